@@ -1,0 +1,37 @@
+# Two commands for a newcomer: `make run` (the dashboard on the embedded demo) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-core.txt requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+run: install
+	$(PY) -m streamlit run dashboard.py
+
+test: install
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench-ingest: install
+	$(PY) bench/ingest.py
+
+bench-suppression: install
+	$(PY) bench/suppression.py
+
+bench-dashboard: install
+	$(PY) bench/dashboard.py
+
+clean:
+	rm -rf $(VENV) test-output

@@ -1,0 +1,355 @@
+"""SES notification JSON -> typed facts, one per recipient. Pure functions, no I/O.
+
+Both families are understood: feedback notifications (``notificationType``) and
+event-publishing records (``eventType``). Unknown fields are ignored; a missing or
+mistyped required field raises ``NotificationError`` with a reason an operator can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from core.addresses import domain_of, normalise_address
+from core.policy import classify_bounce, counts_toward_bounce_rate
+
+MAX_ADDRESS = 320
+
+# SES name -> (our kind, name of the object that carries the details)
+KINDS: dict[str, tuple[str, str]] = {
+    "Bounce": ("bounce", "bounce"),
+    "Complaint": ("complaint", "complaint"),
+    "Delivery": ("delivery", "delivery"),
+    "Send": ("send", "send"),
+    "Reject": ("reject", "reject"),
+    "DeliveryDelay": ("delivery_delay", "deliveryDelay"),
+    "Open": ("open", "open"),
+    "Click": ("click", "click"),
+    "Rendering Failure": ("rendering_failure", "failure"),
+    "Subscription": ("subscription", "subscription"),
+}
+# Kinds that can happen several times for one message and recipient (each open is an open).
+REPEATABLE = frozenset({"open", "click", "delivery_delay", "subscription"})
+# Sent by SES once when a topic is attached to an identity; nothing to record per recipient.
+NOTICES = frozenset({"AmazonSnsSubscriptionSucceeded"})
+
+
+class NotificationError(ValueError):
+    """An SES notification that cannot be used; `reason` is a stable code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class IgnoredNotification(Exception):
+    """A genuine SES message that carries no recipient facts (e.g. a subscription notice)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFact:
+    """One recipient of one notification, with every field the dashboard shows."""
+
+    dedup_key: str
+    event_key: str
+    family: str
+    kind: str
+    recipient: str
+    address: str
+    domain: str
+    occurred_at: datetime
+    mail_sent_at: datetime | None
+    ses_message_id: str
+    feedback_id: str | None = None
+    bounce_type: str | None = None
+    bounce_subtype: str | None = None
+    classification: str | None = None
+    counts_toward_bounce_rate: bool = False
+    complaint_subtype: str | None = None
+    complaint_feedback_type: str | None = None
+    diagnostic_code: str | None = None
+    status: str | None = None
+    action: str | None = None
+    reporting_mta: str | None = None
+    remote_mta_ip: str | None = None
+    sender: str | None = None
+    subject: str | None = None
+    configuration_set: str | None = None
+    tags: str | None = None
+    detail: str | None = None
+    sns_message_id: str | None = None
+
+
+def parse_notification(payload: Any, sns_message_id: str | None = None) -> list[ParsedFact]:
+    """All recipient facts of one SES notification (already decoded from JSON)."""
+    if not isinstance(payload, Mapping):
+        raise NotificationError("not_ses", f"expected a JSON object, got {_type(payload)}")
+    family, name = _family_and_name(payload)
+    kind, object_name = KINDS[name]
+    mail = _mapping(payload, "mail")
+    detail_object = _object(payload, object_name, kind)
+    common = _common_fields(mail, detail_object, family, kind)
+    common["sns_message_id"] = _clip(sns_message_id, 128)
+    per_recipient = _RECIPIENTS[kind](detail_object, mail)
+    if not per_recipient:
+        raise NotificationError("missing_field", f"{name} notification names no recipients")
+    return [_fact(common, recipient, extra) for recipient, extra in per_recipient]
+
+
+def _family_and_name(payload: Mapping[str, Any]) -> tuple[str, str]:
+    if "eventType" in payload:
+        family, name = "event", payload["eventType"]
+    elif "notificationType" in payload:
+        family, name = "feedback", payload["notificationType"]
+    else:
+        raise NotificationError(
+            "not_ses", "not an SES notification: no notificationType or eventType"
+        )
+    if isinstance(name, str) and name in NOTICES:
+        raise IgnoredNotification(name)
+    if not isinstance(name, str) or name not in KINDS:
+        raise NotificationError("unsupported_type", f"unknown SES notification type {name!r}")
+    return family, name
+
+
+def _object(payload: Mapping[str, Any], name: str, kind: str) -> Mapping[str, Any]:
+    # Send events carry an empty object; treat a missing one the same way.
+    if kind == "send" and payload.get(name) is None:
+        return {}
+    return _mapping(payload, name)
+
+
+def _common_fields(
+    mail: Mapping[str, Any], detail: Mapping[str, Any], family: str, kind: str
+) -> dict[str, Any]:
+    message_id = _text(mail, "messageId", required=True)
+    mail_sent_at = _timestamp(mail, "timestamp", required=False)
+    occurred_at = _timestamp(detail, "timestamp", required=False) or mail_sent_at
+    if occurred_at is None:
+        raise NotificationError("missing_field", f"{kind} has no timestamp")
+    feedback_id = _text(detail, "feedbackId")
+    if feedback_id:
+        event_key = f"fb:{feedback_id}"
+    elif kind in REPEATABLE:
+        event_key = f"{kind}:{message_id}:{occurred_at.isoformat()}"
+    else:
+        event_key = f"{kind}:{message_id}"
+    tags = mail.get("tags") if isinstance(mail.get("tags"), Mapping) else None
+    return {
+        "event_key": event_key[:300],
+        "family": family,
+        "kind": kind,
+        "occurred_at": occurred_at,
+        "mail_sent_at": mail_sent_at,
+        "ses_message_id": message_id[:128],
+        "feedback_id": _clip(feedback_id, 128),
+        "sender": _clip(_text(mail, "source"), MAX_ADDRESS),
+        "subject": _subject(mail),
+        "configuration_set": _clip(_first_tag(tags, "ses:configuration-set"), 128),
+        "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True) if tags else None,
+    }
+
+
+def _fact(common: dict[str, Any], recipient: str, extra: dict[str, Any]) -> ParsedFact:
+    if len(recipient) > MAX_ADDRESS:
+        raise NotificationError("wrong_type", f"recipient longer than {MAX_ADDRESS} characters")
+    address = normalise_address(recipient)
+    digest = hashlib.sha256(f"{common['event_key']}\n{address}".encode()).hexdigest()
+    return ParsedFact(
+        dedup_key=digest,
+        recipient=recipient,
+        address=address,
+        domain=domain_of(address)[:255],
+        **common,
+        **extra,
+    )
+
+
+# --- per-kind recipients and fields --------------------------------------------------------
+
+Recipients = list[tuple[str, dict[str, Any]]]
+
+
+def _bounce(bounce: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipients:
+    bounce_type = _text(bounce, "bounceType", required=True)
+    subtype = _text(bounce, "bounceSubType")
+    shared = {
+        "bounce_type": _clip(bounce_type, 64),
+        "bounce_subtype": _clip(subtype, 64),
+        "classification": classify_bounce(bounce_type).value,
+        "counts_toward_bounce_rate": counts_toward_bounce_rate(bounce_type, subtype),
+        "reporting_mta": _clip(_text(bounce, "reportingMTA"), 255),
+        "remote_mta_ip": _clip(_text(bounce, "remoteMtaIp"), 64),
+    }
+    result = []
+    for item in _objects(bounce, "bouncedRecipients"):
+        result.append(
+            (
+                _text(item, "emailAddress", required=True),
+                {
+                    **shared,
+                    "diagnostic_code": _text(item, "diagnosticCode"),
+                    "status": _clip(_text(item, "status"), 32),
+                    "action": _clip(_text(item, "action"), 32),
+                },
+            )
+        )
+    return result
+
+
+def _complaint(complaint: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipients:
+    shared = {
+        "complaint_subtype": _clip(_text(complaint, "complaintSubType"), 64),
+        "complaint_feedback_type": _clip(_text(complaint, "complaintFeedbackType"), 64),
+        "detail": _detail(complaint, "userAgent", "arrivalDate"),
+    }
+    return [
+        (_text(item, "emailAddress", required=True), shared)
+        for item in _objects(complaint, "complainedRecipients")
+    ]
+
+
+def _delivery(delivery: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipients:
+    shared = {
+        "diagnostic_code": _text(delivery, "smtpResponse"),
+        "reporting_mta": _clip(_text(delivery, "reportingMTA"), 255),
+        "remote_mta_ip": _clip(_text(delivery, "remoteMtaIp"), 64),
+        "detail": _detail(delivery, "processingTimeMillis"),
+    }
+    return [(address, shared) for address in _strings(delivery, "recipients")]
+
+
+def _delivery_delay(delay: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipients:
+    shared = {
+        "reporting_mta": _clip(_text(delay, "reportingMTA"), 255),
+        "detail": _detail(delay, "delayType", "expirationTime"),
+    }
+    result = []
+    for item in _objects(delay, "delayedRecipients"):
+        result.append(
+            (
+                _text(item, "emailAddress", required=True),
+                {
+                    **shared,
+                    "diagnostic_code": _text(item, "diagnosticCode"),
+                    "status": _clip(_text(item, "status"), 32),
+                },
+            )
+        )
+    return result
+
+
+def _to_destination(*detail_keys: str) -> Any:
+    def recipients(detail: Mapping[str, Any], mail: Mapping[str, Any]) -> Recipients:
+        extra = {"detail": _detail(detail, *detail_keys)} if detail_keys else {}
+        return [(address, extra) for address in _strings(mail, "destination")]
+
+    return recipients
+
+
+_RECIPIENTS = {
+    "bounce": _bounce,
+    "complaint": _complaint,
+    "delivery": _delivery,
+    "delivery_delay": _delivery_delay,
+    "send": _to_destination(),
+    "reject": _to_destination("reason"),
+    "open": _to_destination("ipAddress", "userAgent"),
+    "click": _to_destination("link", "ipAddress", "userAgent", "linkTags"),
+    "rendering_failure": _to_destination("templateName", "errorMessage"),
+    "subscription": _to_destination("contactList", "newTopicPreferences", "oldTopicPreferences"),
+}
+
+
+# --- field access with clear errors --------------------------------------------------------
+
+
+def _mapping(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = obj.get(key)
+    if value is None:
+        raise NotificationError("missing_field", f"required field {key!r} is missing")
+    if not isinstance(value, Mapping):
+        raise NotificationError(
+            "wrong_type", f"field {key!r} should be an object, not {_type(value)}"
+        )
+    return value
+
+
+def _text(obj: Mapping[str, Any], key: str, *, required: bool = False) -> Any:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise NotificationError("missing_field", f"required field {key!r} is missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise NotificationError("wrong_type", f"field {key!r} should be text, not {_type(value)}")
+    text = str(value)
+    if required and not text.strip():
+        raise NotificationError("missing_field", f"required field {key!r} is empty")
+    return text
+
+
+def _objects(obj: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    items = obj.get(key)
+    if items is None:
+        raise NotificationError("missing_field", f"required field {key!r} is missing")
+    if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+        raise NotificationError("wrong_type", f"field {key!r} should be a list of objects")
+    return items
+
+
+def _strings(obj: Mapping[str, Any], key: str) -> list[str]:
+    items = obj.get(key)
+    if items is None:
+        raise NotificationError("missing_field", f"required field {key!r} is missing")
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise NotificationError("wrong_type", f"field {key!r} should be a list of addresses")
+    return items
+
+
+def _timestamp(obj: Mapping[str, Any], key: str, *, required: bool) -> datetime | None:
+    value = _text(obj, key, required=required)
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise NotificationError(
+            "wrong_type", f"field {key!r} is not a timestamp: {value!r}"
+        ) from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _subject(mail: Mapping[str, Any]) -> str | None:
+    headers = mail.get("commonHeaders")
+    if isinstance(headers, Mapping) and isinstance(headers.get("subject"), str):
+        return headers["subject"]
+    return None
+
+
+def _first_tag(tags: Mapping[str, Any] | None, name: str) -> str | None:
+    values = tags.get(name) if tags else None
+    if isinstance(values, list) and values and isinstance(values[0], str):
+        return values[0]
+    return None
+
+
+def _detail(obj: Mapping[str, Any], *keys: str) -> str | None:
+    picked = {key: obj[key] for key in keys if obj.get(key) is not None}
+    return json.dumps(picked, ensure_ascii=False, sort_keys=True) if picked else None
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    return value[:length] if value is not None else None
+
+
+def _type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )

@@ -1,0 +1,288 @@
+"""Take raw input from any entry point, store its facts idempotently, dead-letter the rest.
+
+The batch path never raises for bad input: every item ends as stored facts, duplicates,
+a recorded confirmation, an ignored notice, or a dead letter with its bytes and reason.
+Only an unavailable database stops it, and then nothing of the failed chunk is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Engine, insert
+from sqlalchemy.exc import DBAPIError
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from core.db import describe_database_error
+from core.envelopes import (
+    SesMessage,
+    SnsConfirmationMessage,
+    Unusable,
+    Unwrapped,
+    Unwrapper,
+    VerifyMode,
+)
+from core.errors import StoreUnavailable
+from core.events import IgnoredNotification, NotificationError, parse_notification
+from core.models import IngestionRun
+from core.recording import Batch, DeadLetterRow, write_batch
+from core.settings import Settings
+from core.sns_signature import CertificateSource, verify_sns_message
+
+UNPARSED: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One unit of raw input: bytes as received, where they came from, and (when a reader
+    already decoded them) the JSON value."""
+
+    raw: bytes
+    source: str
+    value: Any = UNPARSED
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """Counts for one call of an entry point. `received` counts notifications; `stored`
+    and `duplicates` count recipient facts."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    confirmations: int = 0
+    ignored: int = 0
+
+    def add(self, other: IngestSummary) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Digested:
+    """One item, parsed: what to write and how to count it."""
+
+    batch: Batch = field(default_factory=Batch)
+    summary: IngestSummary = field(default_factory=IngestSummary)
+
+
+def verifier_from_settings(settings: Settings) -> Callable[[Any], None]:
+    """A signature checker using the configured certificate source and maximum age."""
+    certificates = CertificateSource(settings.sns_cert_dir)
+    max_age = settings.sns_max_message_age_seconds
+    age = timedelta(seconds=max_age) if max_age else None
+    return lambda envelope: verify_sns_message(envelope, certificates, max_age=age)
+
+
+def digest(item: Item, unwrapper: Unwrapper) -> Digested:
+    """Parse one item completely; never raises (an unexpected error is a dead letter)."""
+    result = Digested()
+    try:
+        units: Iterable[Unwrapped]
+        if item.value is UNPARSED:
+            units = unwrapper.unwrap_text(item.raw)
+        else:
+            units = unwrapper.unwrap(item.value, item.raw)
+        for unit in units:
+            _digest_unit(unit, item.source, result)
+    except Exception as exc:  # noqa: BLE001 - a bug must not lose the input
+        result = Digested()
+        _dead_letter(result, item.source, Unusable(item.raw, "internal_error", repr(exc)))
+    return result
+
+
+def _digest_unit(unit: Unwrapped, source: str, result: Digested) -> None:
+    result.summary.received += 1
+    if isinstance(unit, Unusable):
+        _dead_letter(result, source, unit)
+    elif isinstance(unit, SnsConfirmationMessage):
+        result.batch.confirmations.append(confirmation_row(unit))
+        result.summary.confirmations += 1
+    else:
+        _digest_message(unit, source, result)
+
+
+def _digest_message(unit: SesMessage, source: str, result: Digested) -> None:
+    try:
+        facts = parse_notification(unit.payload, unit.sns_message_id)
+    except IgnoredNotification:
+        result.summary.ignored += 1
+        return
+    except NotificationError as exc:
+        _dead_letter(result, source, Unusable(unit.raw, exc.reason, str(exc)))
+        return
+    result.batch.facts.extend(facts)
+
+
+def _dead_letter(result: Digested, source: str, unit: Unusable) -> None:
+    result.batch.dead_letters.append(
+        DeadLetterRow(source=source, reason_code=unit.reason_code, reason=unit.reason, raw=unit.raw)
+    )
+    result.summary.dead_lettered += 1
+
+
+def confirmation_row(unit: SnsConfirmationMessage) -> dict[str, Any]:
+    envelope = unit.envelope
+
+    def text(*names: str) -> str | None:
+        for name in names:
+            if isinstance(envelope.get(name), str):
+                return envelope[name]
+        return None
+
+    sent = text("Timestamp")
+    try:
+        sent_at = (
+            datetime.fromisoformat(sent).astimezone(UTC).replace(tzinfo=None) if sent else None
+        )
+    except ValueError:
+        sent_at = None
+    return {
+        "sns_message_id": (text("MessageId") or "")[:128],
+        "type": text("Type"),
+        "topic_arn": text("TopicArn"),
+        "subscribe_url": text("SubscribeURL", "SubscribeUrl"),
+        "token": text("Token"),
+        "message": text("Message"),
+        "sent_at": sent_at,
+        "received_at": utcnow(),
+    }
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Ingester:
+    """Stores items in chunks, one transaction per chunk, and logs each run."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        entry_point: str,
+        verify_mode: VerifyMode = "off",
+        verifier: Callable[[Any], None] | None = None,
+        batch_size: int = 500,
+    ) -> None:
+        self.engine = engine
+        self.entry_point = entry_point
+        self.unwrapper = Unwrapper(verify_mode=verify_mode, verifier=verifier)
+        self.batch_size = batch_size
+
+    def ingest(self, items: Iterable[Item], source: str) -> IngestSummary:
+        """Store everything in `items`; raise StoreUnavailable if the database fails."""
+        started = utcnow()
+        total = IngestSummary()
+        try:
+            for chunk in _chunks(items, self.batch_size):
+                total.add(self.commit([digest(item, self.unwrapper) for item in chunk]))
+        except StoreUnavailable as exc:
+            self._log(source, started, total, str(exc))
+            raise
+        self._log(source, started, total, None)
+        return total
+
+    def ingest_each(self, items: list[Item]) -> list[IngestSummary | StoreUnavailable]:
+        """Per-item outcome, for queues: an item is acknowledged only if it was committed.
+
+        All items go in one transaction; if that fails, each is retried alone so one
+        failing item never holds back the others.
+        """
+        digested = [digest(item, self.unwrapper) for item in items]
+        try:
+            self.commit(digested)
+            return [d.summary for d in digested]
+        except StoreUnavailable:
+            outcomes: list[IngestSummary | StoreUnavailable] = []
+            for one in digested:
+                try:
+                    outcomes.append(self.commit([one]))
+                except StoreUnavailable as exc:
+                    outcomes.append(exc)
+            return outcomes
+
+    def commit(self, digested: list[Digested]) -> IngestSummary:
+        """Write digested items in one transaction; return their combined summary."""
+        batch, summary = Batch(), IngestSummary()
+        for one in digested:
+            batch.facts.extend(one.batch.facts)
+            batch.confirmations.extend(one.batch.confirmations)
+            batch.dead_letters.extend(one.batch.dead_letters)
+            summary.add(one.summary)
+        written = _write_with_retry(self.engine, batch)
+        summary.stored, summary.duplicates = written.stored, written.duplicates
+        return summary
+
+    def _log(
+        self, source: str, started: datetime, summary: IngestSummary, error: str | None
+    ) -> None:
+        record_run(self.engine, self.entry_point, source, started, summary, error)
+
+
+def record_run(
+    engine: Engine,
+    entry_point: str,
+    source: str,
+    started: datetime,
+    summary: IngestSummary,
+    error: str | None,
+) -> None:
+    """Log one run for the ingestion page; a failure to log never hides the run's result."""
+    row = {
+        "entry_point": entry_point,
+        "source": source[:500],
+        "started_at": started,
+        "finished_at": utcnow(),
+        "received": summary.received,
+        "stored": summary.stored,
+        "duplicates": summary.duplicates,
+        "dead_lettered": summary.dead_lettered,
+        "error": error,
+    }
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(IngestionRun.__table__), [row])
+    except DBAPIError:
+        pass
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Deadlocks and serialization failures are worth another try; nothing else is."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return code in {"40001", "40P01"} or "deadlock" in text or "database is locked" in text
+
+
+@retry(
+    retry=retry_if_exception(_is_transient),
+    stop=stop_after_attempt(6),
+    wait=wait_random_exponential(multiplier=0.05, max=2),
+    reraise=True,
+)
+def _write_once(engine: Engine, batch: Batch) -> Any:
+    with engine.begin() as connection:
+        return write_batch(connection, batch, utcnow())
+
+
+def _write_with_retry(engine: Engine, batch: Batch) -> Any:
+    try:
+        return _write_once(engine, batch)
+    except DBAPIError as exc:
+        raise StoreUnavailable(describe_database_error(exc)) from exc
+
+
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

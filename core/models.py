@@ -1,0 +1,359 @@
+"""The database schema: every table Bounce Desk keeps, as SQLAlchemy 2 models.
+
+Times are stored as naive UTC (microsecond precision on every backend) so that SQLite,
+PostgreSQL and MariaDB compare them the same way. Alembic migrations in
+``core/migrations`` create these tables; the models are the single source of truth.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Naming convention so Alembic migrations are deterministic on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UtcDateTime = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+# An address is at most 254 octets by RFC 5321; 320 leaves room for what arrives in the wild.
+ADDRESS = 320
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Fact(Base):
+    """One recipient of one SES notification: the unit every count and list is built from."""
+
+    __tablename__ = "facts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    # sha256 of (event key, normalised recipient): the idempotency key for redeliveries.
+    dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    event_key: Mapped[str] = mapped_column(String(300))
+    family: Mapped[str] = mapped_column(String(16))  # feedback | event
+    kind: Mapped[str] = mapped_column(String(32))  # bounce, complaint, delivery, send, ...
+    recipient: Mapped[str] = mapped_column(String(ADDRESS))
+    address: Mapped[str] = mapped_column(String(ADDRESS))  # normalised for matching
+    domain: Mapped[str] = mapped_column(String(255))
+    bounce_type: Mapped[str | None] = mapped_column(String(64))
+    bounce_subtype: Mapped[str | None] = mapped_column(String(64))
+    classification: Mapped[str | None] = mapped_column(String(16))  # hard | soft | undetermined
+    counts_toward_bounce_rate: Mapped[bool] = mapped_column(Boolean, default=False)
+    complaint_subtype: Mapped[str | None] = mapped_column(String(64))
+    complaint_feedback_type: Mapped[str | None] = mapped_column(String(64))
+    diagnostic_code: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str | None] = mapped_column(String(32))
+    reporting_mta: Mapped[str | None] = mapped_column(String(255))
+    remote_mta_ip: Mapped[str | None] = mapped_column(String(64))
+    sender: Mapped[str | None] = mapped_column(String(ADDRESS))
+    subject: Mapped[str | None] = mapped_column(Text)
+    ses_message_id: Mapped[str | None] = mapped_column(String(128))
+    feedback_id: Mapped[str | None] = mapped_column(String(128))
+    configuration_set: Mapped[str | None] = mapped_column(String(128))
+    tags: Mapped[str | None] = mapped_column(Text)  # JSON object as received
+    detail: Mapped[str | None] = mapped_column(Text)  # kind-specific extras as JSON
+    sns_message_id: Mapped[str | None] = mapped_column(String(128))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    mail_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_facts_address_occurred", "address", "occurred_at"),
+        Index("ix_facts_kind_occurred", "kind", "occurred_at"),
+        Index("ix_facts_occurred", "occurred_at"),
+        Index("ix_facts_domain", "domain"),
+    )
+
+
+class AddressSummary(Base):
+    """Per-address totals kept current at ingest, so lists never scan the facts."""
+
+    __tablename__ = "address_summaries"
+
+    address: Mapped[str] = mapped_column(String(ADDRESS), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(ADDRESS))  # as last received
+    domain: Mapped[str] = mapped_column(String(255))
+    hard_count: Mapped[int] = mapped_column(Integer, default=0)
+    soft_count: Mapped[int] = mapped_column(Integer, default=0)
+    undetermined_count: Mapped[int] = mapped_column(Integer, default=0)
+    complaint_count: Mapped[int] = mapped_column(Integer, default=0)
+    delivery_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_bounce_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_bounce_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_hard_bounce_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_soft_bounce_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_complaint_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_delivery_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_bounce_type: Mapped[str | None] = mapped_column(String(64))
+    last_bounce_subtype: Mapped[str | None] = mapped_column(String(64))
+    last_classification: Mapped[str | None] = mapped_column(String(16))
+    last_diagnostic_code: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_address_summaries_last_bounce", "last_bounce_at"),
+        Index("ix_address_summaries_domain", "domain"),
+    )
+
+
+class DailyCount(Base):
+    """Facts per UTC day and kind, for trend charts that never scan the facts table."""
+
+    __tablename__ = "daily_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    classification: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
+    subtype: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
+    counts_toward_rate: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DeadLetter(Base):
+    """Input that could not be used, kept byte for byte with the reason, until retried."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    source: Mapped[str] = mapped_column(String(500))  # e.g. file:NAME#3, sqs:QUEUE, lambda
+    reason_code: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(Blob)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|resolved
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class IngestionRun(Base):
+    """One call of an entry point and its summary, for the ingestion page."""
+
+    __tablename__ = "ingestion_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    entry_point: Mapped[str] = mapped_column(String(32))  # file | sqs | lambda | upload | retry
+    source: Mapped[str] = mapped_column(String(500))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    stored: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    dead_lettered: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SnsConfirmation(Base):
+    """SubscriptionConfirmation / UnsubscribeConfirmation messages: recorded, never dropped."""
+
+    __tablename__ = "sns_confirmations"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    sns_message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    topic_arn: Mapped[str | None] = mapped_column(String(300))
+    subscribe_url: Mapped[str | None] = mapped_column(Text)
+    token: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- SES gateway -------------------------------------------------------------------------
+
+
+class SuppressedDestination(Base):
+    """Our mirror of the SES account-level suppression list; rows are never deleted."""
+
+    __tablename__ = "suppressed_destinations"
+
+    address: Mapped[str] = mapped_column(String(ADDRESS), primary_key=True)
+    email_address: Mapped[str] = mapped_column(String(ADDRESS))  # as SES lists it
+    reason: Mapped[str] = mapped_column(String(16))  # BOUNCE | COMPLAINT
+    last_update_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    suppressed: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # When we noticed it gone, and whether Bounce Desk removed it (vs. someone else).
+    unsuppressed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    removed_by_us: Mapped[bool] = mapped_column(Boolean, default=False)
+    ses_message_id: Mapped[str | None] = mapped_column(String(128))
+    ses_feedback_id: Mapped[str | None] = mapped_column(String(128))
+    sync_generation: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        Index("ix_suppressed_destinations_reason_update", "reason", "last_update_time"),
+    )
+
+
+class SuppressionSync(Base):
+    """One pull of the suppression list; the last completed one bounds incremental syncs."""
+
+    __tablename__ = "suppression_syncs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    incremental: Mapped[bool] = mapped_column(Boolean, default=False)
+    since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    gone: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running|completed|failed
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RemovalRun(Base):
+    """One request to take addresses off the suppression list (per-address or import job)."""
+
+    __tablename__ = "removal_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(16))  # api | import_job
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    requested: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RemovalResult(Base):
+    """The outcome for one address of a removal run; written as each call returns."""
+
+    __tablename__ = "removal_results"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("removal_runs.id"), index=True)
+    address: Mapped[str] = mapped_column(String(ADDRESS), index=True)
+    # pending | removed | not_on_list | failed
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ImportJob(Base):
+    """An SES CreateImportJob we started, one per chunk of at most 10,000 addresses."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("removal_runs.id"), index=True)
+    job_id: Mapped[str] = mapped_column(String(128), unique=True)
+    action: Mapped[str] = mapped_column(String(16))  # DELETE | PUT
+    s3_url: Mapped[str] = mapped_column(Text)
+    records: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    processed: Mapped[int | None] = mapped_column(Integer)
+    failed: Mapped[int | None] = mapped_column(Integer)
+    failure_url: Mapped[str | None] = mapped_column(Text)
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AccountSnapshot(Base):
+    """GetAccount as it was at one moment, so the enforcement history survives."""
+
+    __tablename__ = "account_snapshots"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    enforcement_status: Mapped[str | None] = mapped_column(String(32))
+    sending_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    production_access_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    max_24_hour_send: Mapped[float | None] = mapped_column(Float)
+    max_send_rate: Mapped[float | None] = mapped_column(Float)
+    sent_last_24_hours: Mapped[float | None] = mapped_column(Float)
+    suppressed_reasons: Mapped[str | None] = mapped_column(String(64))  # e.g. "BOUNCE,COMPLAINT"
+    raw: Mapped[str] = mapped_column(Text)  # the response as JSON
+
+
+class MetricPoint(Base):
+    """One CloudWatch or GetSendStatistics datapoint; re-pulling a window overwrites, never adds."""
+
+    __tablename__ = "metric_points"
+
+    source: Mapped[str] = mapped_column(
+        String(32), primary_key=True
+    )  # cloudwatch | send_statistics
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    pulled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- Dashboard ---------------------------------------------------------------------------
+
+
+class Confirmation(Base):
+    """Staff confirmed an address is valid (or revoked that); history is kept, never edited."""
+
+    __tablename__ = "confirmations"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(ADDRESS), index=True)
+    confirmed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(320))
+    note: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(320))
+    revoke_note: Mapped[str | None] = mapped_column(Text)
+
+
+class DirectoryUser(Base):
+    """The product's users, imported from CSV so bounced addresses show who they are."""
+
+    __tablename__ = "directory_users"
+
+    address: Mapped[str] = mapped_column(String(ADDRESS), primary_key=True)
+    email: Mapped[str] = mapped_column(String(ADDRESS))
+    user_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    company: Mapped[str | None] = mapped_column(String(255))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuditEntry(Base):
+    """Append-only record of every state change and personal-data export."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(320), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str | None] = mapped_column(String(ADDRESS), index=True)
+    parameters: Mapped[str | None] = mapped_column(LongText)  # JSON
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)

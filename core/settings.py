@@ -1,0 +1,113 @@
+"""One loader for all configuration, validated once at start-up.
+
+Values come from environment variables prefixed ``BOUNCEDESK_`` and, optionally, a TOML file
+(``BOUNCEDESK_CONFIG_FILE``, default ``bouncedesk.toml`` when it exists). The environment wins.
+A wrong value stops start-up with a message that names the setting and the accepted values.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.errors import SettingsError
+
+DEFAULT_DATABASE_URL = "sqlite:///data/bouncedesk.db"
+CONFIG_FILE_VARIABLE = "BOUNCEDESK_CONFIG_FILE"
+
+VerifyMode = Literal["off", "when_present", "required"]
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get(CONFIG_FILE_VARIABLE)
+    if named:
+        return Path(named)
+    default = Path("bouncedesk.toml")
+    return default if default.exists() else None
+
+
+class Settings(BaseSettings):
+    """Every setting Bounce Desk reads; field names are the keys in TOML and, upper-cased
+    with the ``BOUNCEDESK_`` prefix, in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="BOUNCEDESK_", extra="forbid")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # SNS signature verification, per entry point. "when_present" verifies any SNS envelope
+    # that carries a signature; raw-delivery SQS bodies are never signed.
+    verify_sns_file: VerifyMode = "off"
+    verify_sns_sqs: VerifyMode = "when_present"
+    verify_sns_lambda: VerifyMode = "when_present"
+    sns_cert_dir: Path | None = None
+    sns_max_message_age_seconds: int | None = Field(default=None, ge=1)
+    ingest_batch_size: int = Field(default=500, ge=1, le=10_000)
+
+    # AWS / SES gateway
+    aws_region: str | None = None
+    ses_request_rate: float = Field(default=1.0, gt=0, le=100)
+    aws_retry_mode: Literal["standard", "adaptive"] = "standard"
+    aws_max_attempts: int = Field(default=5, ge=1, le=20)
+    suppression_import_bucket: str | None = None
+    suppression_import_prefix: str = "bouncedesk/suppression-imports/"
+
+    # Policy
+    soft_bounce_exclusion_count: int = Field(default=1, ge=1)
+    soft_bounce_window_days: int = Field(default=30, ge=1)
+
+    # Who acts from the CLI and in local mode
+    actor: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
+    demo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].split("+", 1)[0]
+        if scheme not in {"sqlite", "postgresql", "mysql", "mariadb"}:
+            raise ValueError(
+                "accepted values: sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://..."
+            )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate all settings; raise SettingsError with a readable message."""
+    path = _config_file()
+    if path is not None and not path.exists():
+        raise SettingsError(f"{CONFIG_FILE_VARIABLE} names {path}, which does not exist")
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        env = f"BOUNCEDESK_{name.upper()}"
+        lines.append(f"setting {name} ({env}): {error['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
