@@ -78,15 +78,21 @@ def make_ingester(settings: Settings, entry_point: str, verify: str) -> Ingester
 
 def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
     ingester = make_ingester(settings, "file", args.verify or settings.verify_sns_file)
-    total = IngestSummary()
+    total, unreadable = IngestSummary(), 0
     for name in args.files:
-        with open_input(name) as stream:
-            label = "stdin" if name == "-" else name
+        label = "stdin" if name == "-" else name
+        try:
+            stream = open_input(name)
+        except OSError as exc:
+            print(f"error: cannot read {label}: {exc.strerror or exc}", file=sys.stderr)
+            unreadable += 1
+            continue
+        with stream:
             summary = ingester.ingest(read_items(stream, f"file:{label}"), source=label)
         print(f"{label}: {format_summary(summary)}", file=sys.stderr)
         total.add(summary)
     print(format_summary(total))
-    return 0
+    return 1 if unreadable else 0
 
 
 def poll_sqs(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,12 @@ from core.addresses import domain_of, normalise_address
 from core.policy import classify_bounce, counts_toward_bounce_rate
 
 MAX_ADDRESS = 320
+# Free text (diagnostic codes, subjects) is clipped to what a MySQL TEXT column holds in any
+# encoding; real values are a few hundred characters.
+MAX_TEXT = 16_000
+# PostgreSQL refuses NUL in text and no database stores a lone surrogate (JSON can encode
+# both as \u escapes); each becomes U+FFFD so the notification is still stored.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 # SES name -> (our kind, name of the object that carries the details)
 KINDS: dict[str, tuple[str, str]] = {
@@ -150,7 +157,7 @@ def _common_fields(
         "sender": _clip(_text(mail, "source"), MAX_ADDRESS),
         "subject": _subject(mail),
         "configuration_set": _clip(_first_tag(tags, "ses:configuration-set"), 128),
-        "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True) if tags else None,
+        "tags": _json(tags) if tags else None,
     }
 
 
@@ -158,6 +165,8 @@ def _fact(common: dict[str, Any], recipient: str, extra: dict[str, Any]) -> Pars
     if len(recipient) > MAX_ADDRESS:
         raise NotificationError("wrong_type", f"recipient longer than {MAX_ADDRESS} characters")
     address = normalise_address(recipient)
+    if not address:
+        raise NotificationError("missing_field", "a recipient address is empty")
     digest = hashlib.sha256(f"{common['event_key']}\n{address}".encode()).hexdigest()
     return ParsedFact(
         dedup_key=digest,
@@ -192,7 +201,7 @@ def _bounce(bounce: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipients:
                 _text(item, "emailAddress", required=True),
                 {
                     **shared,
-                    "diagnostic_code": _text(item, "diagnosticCode"),
+                    "diagnostic_code": _clip(_text(item, "diagnosticCode"), MAX_TEXT),
                     "status": _clip(_text(item, "status"), 32),
                     "action": _clip(_text(item, "action"), 32),
                 },
@@ -215,7 +224,7 @@ def _complaint(complaint: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipi
 
 def _delivery(delivery: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipients:
     shared = {
-        "diagnostic_code": _text(delivery, "smtpResponse"),
+        "diagnostic_code": _clip(_text(delivery, "smtpResponse"), MAX_TEXT),
         "reporting_mta": _clip(_text(delivery, "reportingMTA"), 255),
         "remote_mta_ip": _clip(_text(delivery, "remoteMtaIp"), 64),
         "detail": _detail(delivery, "processingTimeMillis"),
@@ -235,7 +244,7 @@ def _delivery_delay(delay: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recip
                 _text(item, "emailAddress", required=True),
                 {
                     **shared,
-                    "diagnostic_code": _text(item, "diagnosticCode"),
+                    "diagnostic_code": _clip(_text(item, "diagnosticCode"), MAX_TEXT),
                     "status": _clip(_text(item, "status"), 32),
                 },
             )
@@ -281,13 +290,16 @@ def _mapping(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def _text(obj: Mapping[str, Any], key: str, *, required: bool = False) -> Any:
     value = obj.get(key)
-    if value is None:
+    if type(value) is str and value.isascii() and "\x00" not in value:
+        text = value  # the common case, checked first: this runs for every field we read
+    elif value is None:
         if required:
             raise NotificationError("missing_field", f"required field {key!r} is missing")
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    elif isinstance(value, bool) or not isinstance(value, str | int | float):
         raise NotificationError("wrong_type", f"field {key!r} should be text, not {_type(value)}")
-    text = str(value)
+    else:
+        text = storable_text(str(value))
     if required and not text.strip():
         raise NotificationError("missing_field", f"required field {key!r} is empty")
     return text
@@ -308,7 +320,7 @@ def _strings(obj: Mapping[str, Any], key: str) -> list[str]:
         raise NotificationError("missing_field", f"required field {key!r} is missing")
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise NotificationError("wrong_type", f"field {key!r} should be a list of addresses")
-    return items
+    return [storable_text(item) for item in items]
 
 
 def _timestamp(obj: Mapping[str, Any], key: str, *, required: bool) -> datetime | None:
@@ -317,32 +329,43 @@ def _timestamp(obj: Mapping[str, Any], key: str, *, required: bool) -> datetime 
         return None
     try:
         parsed = datetime.fromisoformat(str(value))
-    except ValueError:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
         raise NotificationError(
             "wrong_type", f"field {key!r} is not a timestamp: {value!r}"
         ) from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 
 def _subject(mail: Mapping[str, Any]) -> str | None:
     headers = mail.get("commonHeaders")
     if isinstance(headers, Mapping) and isinstance(headers.get("subject"), str):
-        return headers["subject"]
+        return storable_text(headers["subject"])[:MAX_TEXT]
     return None
 
 
 def _first_tag(tags: Mapping[str, Any] | None, name: str) -> str | None:
     values = tags.get(name) if tags else None
     if isinstance(values, list) and values and isinstance(values[0], str):
-        return values[0]
+        return storable_text(values[0])
     return None
 
 
 def _detail(obj: Mapping[str, Any], *keys: str) -> str | None:
     picked = {key: obj[key] for key in keys if obj.get(key) is not None}
-    return json.dumps(picked, ensure_ascii=False, sort_keys=True) if picked else None
+    return _json(picked) if picked else None
+
+
+def _json(value: Any) -> str:
+    return storable_text(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def storable_text(text: str) -> str:
+    """`text` as every backend can store it (see _UNSTORABLE)."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def _clip(value: str | None, length: int) -> str | None:

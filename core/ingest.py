@@ -8,7 +8,7 @@ Only an unavailable database stops it, and then nothing of the failed chunk is c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -27,7 +27,12 @@ from core.envelopes import (
     VerifyMode,
 )
 from core.errors import StoreUnavailable
-from core.events import IgnoredNotification, NotificationError, parse_notification
+from core.events import (
+    IgnoredNotification,
+    NotificationError,
+    parse_notification,
+    storable_text,
+)
 from core.models import IngestionRun
 from core.recording import Batch, DeadLetterRow, write_batch
 from core.settings import Settings
@@ -95,7 +100,12 @@ def digest(item: Item, unwrapper: Unwrapper) -> Digested:
             _digest_unit(unit, item.source, result)
     except Exception as exc:  # noqa: BLE001 - a bug must not lose the input
         result = Digested()
+        result.summary.received = 1
         _dead_letter(result, item.source, Unusable(item.raw, "internal_error", repr(exc)))
+    if result.summary.received == 0:
+        # e.g. `[]` or `{"Records": []}`: kept, so that no input leaves without a trace
+        result.summary.received = 1
+        _dead_letter(result, item.source, Unusable(item.raw, "empty", "holds no notification"))
     return result
 
 
@@ -135,7 +145,7 @@ def confirmation_row(unit: SnsConfirmationMessage) -> dict[str, Any]:
     def text(*names: str) -> str | None:
         for name in names:
             if isinstance(envelope.get(name), str):
-                return envelope[name]
+                return storable_text(envelope[name])
         return None
 
     sent = text("Timestamp")
@@ -148,7 +158,7 @@ def confirmation_row(unit: SnsConfirmationMessage) -> dict[str, Any]:
     return {
         "sns_message_id": (text("MessageId") or "")[:128],
         "type": text("Type"),
-        "topic_arn": text("TopicArn"),
+        "topic_arn": (text("TopicArn") or "")[:300] or None,
         "subscribe_url": text("SubscribeURL", "SubscribeUrl"),
         "token": text("Token"),
         "message": text("Message"),
@@ -199,8 +209,7 @@ class Ingester:
         """
         digested = [digest(item, self.unwrapper) for item in items]
         try:
-            self.commit(digested)
-            return [d.summary for d in digested]
+            return list(self._commit_each(digested))
         except StoreUnavailable:
             outcomes: list[IngestSummary | StoreUnavailable] = []
             for one in digested:
@@ -212,15 +221,31 @@ class Ingester:
 
     def commit(self, digested: list[Digested]) -> IngestSummary:
         """Write digested items in one transaction; return their combined summary."""
-        batch, summary = Batch(), IngestSummary()
+        total = IngestSummary()
+        for summary in self._commit_each(digested):
+            total.add(summary)
+        return total
+
+    def _commit_each(self, digested: list[Digested]) -> list[IngestSummary]:
+        """Write in one transaction; each item's summary, a fact new to the store counted
+        as stored once (a second copy in the same chunk is a duplicate)."""
+        batch = Batch()
         for one in digested:
             batch.facts.extend(one.batch.facts)
             batch.confirmations.extend(one.batch.confirmations)
             batch.dead_letters.extend(one.batch.dead_letters)
-            summary.add(one.summary)
-        written = _write_with_retry(self.engine, batch)
-        summary.stored, summary.duplicates = written.stored, written.duplicates
-        return summary
+        unclaimed = set(_write_with_retry(self.engine, batch).new_keys)
+        summaries = []
+        for one in digested:
+            summary = replace(one.summary)
+            for fact in one.batch.facts:
+                if fact.dedup_key in unclaimed:
+                    unclaimed.discard(fact.dedup_key)
+                    summary.stored += 1
+                else:
+                    summary.duplicates += 1
+            summaries.append(summary)
+        return summaries
 
     def _log(
         self, source: str, started: datetime, summary: IngestSummary, error: str | None

@@ -7,17 +7,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from core.events import ParsedFact
+from core.events import ParsedFact, storable_text
 from core.models import AddressSummary, DailyCount, DeadLetter, Fact, SnsConfirmation
 from core.upsert import Merge, insert_ignoring_duplicates, newer_wins, upsert
 
 FACTS = Fact.__table__
 SUMMARIES = AddressSummary.__table__
 DAILY = DailyCount.__table__
+# A reason may quote the input; a long one adds nothing and would overflow a MySQL TEXT.
+MAX_REASON = 2_000
 
 
 @dataclass(slots=True)
@@ -41,6 +44,7 @@ class Batch:
 class Written:
     stored: int
     duplicates: int
+    new_keys: frozenset[str] = frozenset()
 
 
 def write_batch(connection: Connection, batch: Batch, received_at: datetime) -> Written:
@@ -59,7 +63,11 @@ def write_batch(connection: Connection, batch: Batch, received_at: datetime) -> 
             insert(DeadLetter.__table__),
             [_dead_letter_row(row, received_at) for row in batch.dead_letters],
         )
-    return Written(stored=len(new_facts), duplicates=len(batch.facts) - len(new_facts))
+    return Written(
+        stored=len(new_facts),
+        duplicates=len(batch.facts) - len(new_facts),
+        new_keys=frozenset(new_keys),
+    )
 
 
 def _key(fact: ParsedFact) -> str:
@@ -67,8 +75,12 @@ def _key(fact: ParsedFact) -> str:
     return fact.dedup_key
 
 
+_FACT_FIELDS = tuple(ParsedFact.__slots__)
+_fact_values = attrgetter(*_FACT_FIELDS)
+
+
 def _fact_row(fact: ParsedFact, received_at: datetime) -> dict[str, Any]:
-    row = {name: getattr(fact, name) for name in ParsedFact.__slots__}
+    row = dict(zip(_FACT_FIELDS, _fact_values(fact), strict=True))
     row["received_at"] = received_at
     return row
 
@@ -76,9 +88,9 @@ def _fact_row(fact: ParsedFact, received_at: datetime) -> dict[str, Any]:
 def _dead_letter_row(row: DeadLetterRow, received_at: datetime) -> dict[str, Any]:
     return {
         "received_at": received_at,
-        "source": row.source[:500],
+        "source": storable_text(row.source[:500]),
         "reason_code": row.reason_code[:64],
-        "reason": row.reason,
+        "reason": storable_text(row.reason[:MAX_REASON]),
         "raw": row.raw,
         "status": "open",
         "attempts": 0,

@@ -43,20 +43,25 @@ def read_items(stream: BinaryIO, source: str) -> Iterator[Item]:
 
 
 class _ValueReader:
-    """Incremental JSON value scanner over a byte stream, with a bounded buffer."""
+    """Incremental JSON value scanner over a byte stream, with a bounded buffer.
+
+    `pos` walks through `text`; consumed text is dropped only when more is read, so taking
+    a value never copies the rest of the buffer.
+    """
 
     def __init__(self, stream: BinaryIO, source: str) -> None:
         self.stream = stream
         self.source = source
         self.text = ""
+        self.pos = 0
         self.eof = False
         self.count = 0
         self.decoder = _utf8_decoder()
 
     def items(self) -> Iterator[Item]:
         self._skip(_WHITESPACE)
-        if self.text.startswith("["):
-            self.text = self.text[1:]
+        if self.text.startswith("[", self.pos):
+            self.pos += 1
             yield from self._values(separator=",", closing="]")
         else:
             yield from self._values(separator="", closing="")
@@ -64,10 +69,10 @@ class _ValueReader:
     def _values(self, separator: str, closing: str) -> Iterator[Item]:
         while True:
             self._skip(_WHITESPACE + separator)
-            if not self.text:
+            if self.pos >= len(self.text):
                 return
-            if closing and self.text.startswith(closing):
-                self.text = self.text[1:]
+            if closing and self.text.startswith(closing, self.pos):
+                self.pos += 1
                 yield from self._values(separator="", closing="")  # anything after the array
                 return
             yield self._next_value()
@@ -75,52 +80,70 @@ class _ValueReader:
     def _next_value(self) -> Item:
         while True:
             try:
-                value, end = _DECODER.raw_decode(self.text)
-            except json.JSONDecodeError:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
                 # Read as much again as we hold, so a large value is re-scanned O(log n) times.
-                more = max(CHUNK, len(self.text))
-                if not self.eof and len(self.text) < MAX_VALUE_BYTES and self._fill(more):
+                held = len(self.text) - self.pos
+                if _may_be_cut_short(exc, len(self.text)) and self._fill_within_limit(held):
                     continue
                 return self._unparseable()
             except RecursionError:
                 return self._unparseable()
-            raw, self.text = self.text[:end], self.text[end:]
+            raw, self.pos = self.text[self.pos : end], end
             return self._item(raw, value)
+
+    def _fill_within_limit(self, held: int) -> bool:
+        return held < MAX_VALUE_BYTES and self._fill(max(CHUNK, held))
 
     def _unparseable(self) -> Item:
         """Skip to the next line (NDJSON resync) and hand the bad text on, unparsed: the
         unwrapper parses it again and dead-letters it with the JSON error as the reason."""
-        cut = self.text.find("\n")
+        while (cut := self.text.find("\n", self.pos)) < 0:
+            if not self._fill_within_limit(len(self.text) - self.pos):
+                break
         cut = len(self.text) if cut < 0 else cut + 1
-        raw, self.text = self.text[:cut], self.text[cut:]
+        raw, self.pos = self.text[self.pos : cut], cut
         return self._item(raw, None, parsed=False)
 
     def _item(self, text: str, value: object, parsed: bool = True) -> Item:
         self.count += 1
         source = f"{self.source}#{self.count}"
-        raw = text.encode("utf-8", "surrogateescape")
         try:
-            text.encode("utf-8")
+            raw = text.encode("utf-8")
         except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogateescape")
             parsed = False  # invalid UTF-8 inside: let strict parsing reject it
         return Item(raw, source, value) if parsed else Item(raw, source)
 
     def _skip(self, characters: str) -> None:
         while True:
-            self.text = self.text.lstrip(characters)
-            if self.text or not self._fill():
+            text, pos = self.text, self.pos
+            while pos < len(text) and text[pos] in characters:
+                pos += 1
+            self.pos = pos
+            if pos < len(text) or not self._fill():
                 return
 
     def _fill(self, size: int = CHUNK) -> bool:
         if self.eof:
             return False
         chunk = self.stream.read(size)
+        if self.pos:
+            self.text, self.pos = self.text[self.pos :], 0
         if not chunk:
             self.eof = True
             self.text += self.decoder.decode(b"", final=True)
             return False
         self.text += self.decoder.decode(chunk)
         return True
+
+
+def _may_be_cut_short(exc: json.JSONDecodeError, length: int) -> bool:
+    """Whether more input could complete the value. A valid prefix fails only at its end
+    (or a few characters before it, inside a literal such as `tru` or an escape such as
+    `\\u00`), or inside a string still open; anything else is malformed whatever follows,
+    so one bad NDJSON line is not followed by megabytes of read-ahead."""
+    return exc.msg.startswith("Unterminated string") or length - exc.pos <= 16
 
 
 def _utf8_decoder() -> codecs.IncrementalDecoder:

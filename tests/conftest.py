@@ -44,10 +44,9 @@ def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def _worker_database(backend: str, worker: str) -> str:
+def _worker_database(backend: str, name: str) -> str:
     """Create (once) and return the URL of this worker's own database on a server."""
     base = make_url(normalise_url(SERVER_URLS[backend]))
-    name = f"bouncedesk_{worker}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
     try:
         with admin.connect() as connection:
@@ -66,20 +65,48 @@ def _worker_database(backend: str, worker: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def _drop_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(
+        parsed.set(database=make_url(normalise_url(SERVER_URLS[_backend(url)])).database),
+        isolation_level="AUTOCOMMIT",
+    )
+    quote = '"' if parsed.get_backend_name() == "postgresql" else "`"
+    force = " WITH (FORCE)" if parsed.get_backend_name() == "postgresql" else ""
+    try:
+        with admin.connect() as connection:
+            connection.execute(
+                text(f"DROP DATABASE IF EXISTS {quote}{parsed.database}{quote}{force}")
+            )
+    finally:
+        admin.dispose()
+
+
+def _backend(url: str) -> str:
+    return "postgresql" if make_url(url).get_backend_name() == "postgresql" else "mariadb"
+
+
 @pytest.fixture(scope="session")
-def server_databases(worker_id: str) -> dict[str, str | Exception]:
-    """URL per reachable server backend, or the reason it is not reachable."""
+def server_databases(worker_id: str, testrun_uid: str) -> Iterator[dict[str, str | Exception]]:
+    """URL per reachable server backend, or the reason it is not reachable.
+
+    Database names carry the test run's id, so two runs on one machine never collide.
+    """
     found: dict[str, str | Exception] = {}
+    name = f"bd_{testrun_uid[:10]}_{worker_id}"
     for backend in ("postgresql", "mariadb"):
         try:
-            url = _worker_database(backend, worker_id)
+            url = _worker_database(backend, name)
             engine = make_engine(url)
             upgrade(engine)
             engine.dispose()
             found[backend] = url
         except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
             found[backend] = exc
-    return found
+    yield found
+    for url in found.values():
+        if isinstance(url, str):
+            _drop_database(url)
 
 
 @pytest.fixture(params=BACKENDS)

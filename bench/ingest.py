@@ -1,0 +1,372 @@
+"""Benchmark: notifications per second through `python -m core ingest`, against a floor.
+
+    .venv/bin/python bench/ingest.py                 # 200,000 notifications, SQLite + PostgreSQL
+    .venv/bin/python bench/ingest.py --count 20000 --no-postgres
+
+It writes a realistic mix of SNS-enveloped SES notifications (as SQS bodies look with raw
+delivery off) to an NDJSON file, then times, as subprocesses with wall-clock time:
+
+- the real CLI into a fresh SQLite file and into a fresh PostgreSQL database (`bench_ingest`),
+  with the peak resident memory of that process (psutil polling, checked against getrusage);
+- the baseline: `json.loads` of the envelope and of the inner Message, plain dict access, and
+  `sqlite3.executemany` into an equivalent table: the floor of what any Python ingester costs.
+
+Targets: SQLite >= 0.33 of the baseline's rate; PostgreSQL >= 5,000 notifications/s;
+peak memory < 300 MB whatever the file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SQLITE_TARGET_RATIO = 0.33
+POSTGRES_TARGET_RATE = 5_000
+MEMORY_TARGET_MB = 300
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_ingest"
+SIGNATURE = "EXAMPLE" + "A" * 337 + "=="  # the length of a real RSA-2048 signature, base64
+DOMAINS = ["example.com", "example.co.jp", "mail.example.net", "corp.example.org", "example.jp"]
+BOUNCE_KINDS = [
+    ("Permanent", "General", 40),
+    ("Permanent", "NoEmail", 10),
+    ("Permanent", "Suppressed", 5),
+    ("Permanent", "OnAccountSuppressionList", 15),
+    ("Transient", "General", 10),
+    ("Transient", "MailboxFull", 12),
+    ("Transient", "MessageTooLarge", 3),
+    ("Undetermined", "Undetermined", 5),
+]
+
+
+# --- the input -------------------------------------------------------------------------------
+
+
+def _iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def _mail(rng: random.Random, recipients: list[str], at: datetime) -> dict[str, Any]:
+    return {
+        "timestamp": _iso(at - timedelta(seconds=3)),
+        "source": "Qube <noreply@qube.example>",
+        "sourceArn": "arn:aws:ses:ap-northeast-1:123456789012:identity/qube.example",
+        "sendingAccountId": "123456789012",
+        "messageId": f"0106018f{rng.getrandbits(32):08x}-{uuid.UUID(int=rng.getrandbits(128))}"
+        "-000000",
+        "destination": recipients,
+        "headersTruncated": False,
+        "commonHeaders": {
+            "from": ["Qube <noreply@qube.example>"],
+            "to": recipients,
+            "messageId": f"<{rng.getrandbits(64):016x}@qube.example>",
+            "subject": "【Qube】週次レポートのお知らせ",
+        },
+        "tags": {
+            "ses:configuration-set": ["qube-production"],
+            "ses:source-ip": ["192.0.2.10"],
+            "ses:from-domain": ["qube.example"],
+            "ses:caller-identity": ["qube-mailer"],
+            "ses:operation": ["SendEmail"],
+        },
+    }
+
+
+def _notification(rng: random.Random, addresses: list[str], at: datetime) -> dict[str, Any]:
+    roll = rng.random()
+    if roll < 0.25:  # a quarter bounces, a third of those naming several recipients
+        count = rng.randint(2, 4) if rng.random() < 1 / 3 else 1
+        recipients = rng.sample(addresses, count)
+        bounce_type, subtype, _ = rng.choices(BOUNCE_KINDS, [w for *_, w in BOUNCE_KINDS])[0]
+        return {
+            "eventType": "Bounce",
+            "bounce": {
+                "feedbackId": f"0106018f-{uuid.UUID(int=rng.getrandbits(128))}-000000",
+                "bounceType": bounce_type,
+                "bounceSubType": subtype,
+                "bouncedRecipients": [
+                    {
+                        "emailAddress": r,
+                        "action": "failed",
+                        "status": "5.1.1",
+                        "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+                    }
+                    for r in recipients
+                ],
+                "timestamp": _iso(at),
+                "reportingMTA": "dns; e226-55.smtp-out.ap-northeast-1.amazonses.com",
+                "remoteMtaIp": "203.0.113.25",
+            },
+            "mail": _mail(rng, recipients, at),
+        }
+    recipients = [rng.choice(addresses)]
+    if roll < 0.30:
+        return {
+            "eventType": "Complaint",
+            "complaint": {
+                "feedbackId": f"0106018f-{uuid.UUID(int=rng.getrandbits(128))}-000000",
+                "complaintSubType": None,
+                "complainedRecipients": [{"emailAddress": recipients[0]}],
+                "timestamp": _iso(at),
+                "userAgent": "Yahoo!-Mail-Feedback/2.0",
+                "complaintFeedbackType": "abuse",
+                "arrivalDate": _iso(at),
+            },
+            "mail": _mail(rng, recipients, at),
+        }
+    if roll < 0.65:
+        return {
+            "eventType": "Delivery",
+            "mail": _mail(rng, recipients, at),
+            "delivery": {
+                "timestamp": _iso(at),
+                "processingTimeMillis": rng.randint(300, 4000),
+                "recipients": recipients,
+                "smtpResponse": "250 2.0.0 OK  1714560000 d9443c01a7336-1e2b3c4d5e6f.123 - gsmtp",
+                "reportingMTA": "e226-55.smtp-out.ap-northeast-1.amazonses.com",
+                "remoteMtaIp": "142.250.0.27",
+            },
+        }
+    return {"eventType": "Send", "mail": _mail(rng, recipients, at), "send": {}}
+
+
+def envelopes(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """`count` SNS envelopes around SES event-publishing records, as SQS bodies carry them."""
+    rng = random.Random(seed)
+    addresses = [f"user{n}@{rng.choice(DOMAINS)}" for n in range(max(count // 4, 10))]
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    for n in range(count):
+        at = start + timedelta(seconds=n * 3, milliseconds=rng.randint(0, 999))
+        yield {
+            "Type": "Notification",
+            "MessageId": str(uuid.UUID(int=rng.getrandbits(128))),
+            "TopicArn": "arn:aws:sns:ap-northeast-1:123456789012:ses-events",
+            "Subject": "Amazon SES Email Event Notification",
+            "Message": json.dumps(_notification(rng, addresses, at), ensure_ascii=False),
+            "Timestamp": _iso(at + timedelta(milliseconds=150)),
+            "SignatureVersion": "1",
+            "Signature": SIGNATURE,
+            "SigningCertURL": "https://sns.ap-northeast-1.amazonaws.com/"
+            "SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfda.pem",
+            "UnsubscribeURL": "https://sns.ap-northeast-1.amazonaws.com/?Action=Unsubscribe"
+            "&SubscriptionArn=arn:aws:sns:ap-northeast-1:123456789012:ses-events:0fe0bffc",
+        }
+
+
+def write_ndjson(path: Path, count: int) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for envelope in envelopes(count):
+            out.write(json.dumps(envelope, ensure_ascii=False))
+            out.write("\n")
+
+
+# --- the baseline ------------------------------------------------------------------------------
+
+BASELINE_SCHEMA = """
+CREATE TABLE facts (
+    id INTEGER PRIMARY KEY, dedup_key TEXT UNIQUE, kind TEXT, recipient TEXT, address TEXT,
+    domain TEXT, bounce_type TEXT, bounce_subtype TEXT, diagnostic_code TEXT,
+    ses_message_id TEXT, feedback_id TEXT, sender TEXT, subject TEXT, sns_message_id TEXT,
+    occurred_at TEXT, mail_sent_at TEXT
+)
+"""
+
+
+def baseline(path: str, database: str) -> int:
+    """json.loads twice, dict access, executemany: returns the number of notifications."""
+    connection = sqlite3.connect(database)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(BASELINE_SCHEMA)
+    insert = "INSERT OR IGNORE INTO facts VALUES (NULL" + ", ?" * 15 + ")"
+    rows: list[tuple[Any, ...]] = []
+    count = 0
+    with open(path, "rb") as stream:
+        for line in stream:
+            envelope = json.loads(line)
+            event = json.loads(envelope["Message"])
+            count += 1
+            kind = event["eventType"]
+            mail = event["mail"]
+            detail = event.get(kind.lower(), {})
+            if kind == "Bounce":
+                recipients = [r["emailAddress"] for r in detail["bouncedRecipients"]]
+            elif kind == "Complaint":
+                recipients = [r["emailAddress"] for r in detail["complainedRecipients"]]
+            elif kind == "Delivery":
+                recipients = detail["recipients"]
+            else:
+                recipients = mail["destination"]
+            key = detail.get("feedbackId") or mail["messageId"]
+            for recipient in recipients:
+                rows.append(
+                    (
+                        f"{kind}:{key}:{recipient}",
+                        kind,
+                        recipient,
+                        recipient,
+                        recipient.rpartition("@")[2],
+                        detail.get("bounceType"),
+                        detail.get("bounceSubType"),
+                        detail.get("smtpResponse"),
+                        mail["messageId"],
+                        detail.get("feedbackId"),
+                        mail["source"],
+                        mail["commonHeaders"]["subject"],
+                        envelope["MessageId"],
+                        detail.get("timestamp", mail["timestamp"]),
+                        mail["timestamp"],
+                    )
+                )
+            if len(rows) >= 500:
+                connection.executemany(insert, rows)
+                connection.commit()
+                rows.clear()
+    connection.executemany(insert, rows)
+    connection.commit()
+    connection.close()
+    return count
+
+
+# --- measuring a subprocess ---------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    output: str
+
+
+def measure(command: list[str]) -> Run:
+    """Wall time, CPU time (user + sys) and peak RSS (psutil, every 20 ms) of one subprocess.
+
+    CPU time is reported beside wall time because on a shared machine other processes
+    stretch the wall time of both sides of the comparison, unevenly.
+    """
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    watched = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, watched.memory_info().rss)
+        except psutil.Error:
+            break
+        time.sleep(0.02)
+    output = process.communicate()[0]
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{output}")
+    return Run(seconds, cpu, peak / 2**20, output.strip())
+
+
+def fresh_postgres(url: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = psycopg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{parsed.database}"')
+
+
+def ingest_run(path: Path, url: str) -> Run:
+    cli = [PYTHON, "-m", "core"]
+    measure([*cli, "--database-url", url, "db", "upgrade"])
+    return measure([*cli, "ingest", str(path), "--database-url", url])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200_000, help="notifications to generate")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--workdir", help="where to write the input and databases (default: tmp)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        work = Path(tmp)
+        path = work / "notifications.ndjson"
+        started = time.perf_counter()
+        write_ndjson(path, args.count)
+        size_mb = path.stat().st_size / 2**20
+        print(
+            f"input: {args.count:,} notifications, {size_mb:.0f} MB NDJSON "
+            f"(written in {time.perf_counter() - started:.1f} s)"
+        )
+
+        base = measure([PYTHON, __file__, "--baseline", str(path), str(work / "floor.db")])
+        base_rate = args.count / base.seconds
+        print(
+            f"baseline (json.loads + dict + sqlite3.executemany): {base.seconds:.2f} s "
+            f"(CPU {base.cpu_seconds:.2f} s), {base_rate:,.0f} notifications/s, "
+            f"peak {base.peak_rss_mb:.0f} MB"
+        )
+
+        results = {"sqlite": ingest_run(path, f"sqlite:///{work / 'bench.db'}")}
+        if not args.no_postgres:
+            fresh_postgres(args.postgres_url)
+            results["postgresql"] = ingest_run(path, args.postgres_url)
+        children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+    failed = False
+    for name, run in results.items():
+        rate = args.count / run.seconds
+        print(
+            f"{name}: {run.seconds:.2f} s (CPU {run.cpu_seconds:.2f} s), "
+            f"{rate:,.0f} notifications/s, ratio to baseline {rate / base_rate:.2f} "
+            f"(by CPU {base.cpu_seconds / run.cpu_seconds:.2f}), peak {run.peak_rss_mb:.0f} MB"
+        )
+        print(f"  cli: {run.output.splitlines()[-1]}")
+        if name == "sqlite" and rate / base_rate < SQLITE_TARGET_RATIO:
+            print(f"  MISSED: target is {SQLITE_TARGET_RATIO} of the baseline")
+            failed = True
+        if name == "postgresql" and rate < POSTGRES_TARGET_RATE:
+            print(f"  MISSED: target is {POSTGRES_TARGET_RATE:,} notifications/s")
+            failed = True
+        if run.peak_rss_mb >= MEMORY_TARGET_MB:
+            print(f"  MISSED: peak memory target is < {MEMORY_TARGET_MB} MB")
+            failed = True
+    print(f"largest child RSS by getrusage: {children_peak:.0f} MB")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--baseline":
+        print(baseline(sys.argv[2], sys.argv[3]))
+        sys.exit(0)
+    sys.exit(main())
