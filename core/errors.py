@@ -35,3 +35,7 @@ class SesAccessDenied(AwsCallFailed):
 
 class SesNotFound(BounceDeskError):
     """SES has no such thing: the address is not on the suppression list, or no such job."""
+
+
+class InvalidInput(BounceDeskError, ValueError):
+    """An argument from an operator or a page is unusable; the message says which and why."""

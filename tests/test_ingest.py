@@ -109,6 +109,16 @@ def test_spellings_of_one_address_share_one_summary(engine: Engine) -> None:
     ) == [("Jane@example.com", 1, 1, 1)]
 
 
+def test_local_parts_differing_only_in_case_are_two_addresses_on_every_backend(
+    engine: Engine,
+) -> None:
+    ingest(engine, make_bounce(["OK@example.com"]), make_bounce(["ok@example.com"]))
+    assert rows(engine, "address_summaries", "address", "hard_count") == [
+        ("OK@example.com", 1),
+        ("ok@example.com", 1),
+    ]
+
+
 def test_the_latest_bounce_wins_even_when_it_arrives_first(engine: Engine) -> None:
     from datetime import UTC, datetime
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 23:20:00.195213
+Create Date: 2026-11-28 00:19:05.527267
 
 """
 
@@ -54,7 +54,17 @@ def upgrade() -> None:
 
     op.create_table(
         "address_summaries",
-        sa.Column("address", sa.String(length=320), nullable=False),
+        sa.Column(
+            "address",
+            sa.String(length=320)
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mariadb"
+            )
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mysql"
+            ),
+            nullable=False,
+        ),
         sa.Column("recipient", sa.String(length=320), nullable=False),
         sa.Column("domain", sa.String(length=255), nullable=False),
         sa.Column("hard_count", sa.Integer(), nullable=False),
@@ -108,13 +118,25 @@ def upgrade() -> None:
         sa.Column("last_bounce_subtype", sa.String(length=64), nullable=True),
         sa.Column("last_classification", sa.String(length=16), nullable=True),
         sa.Column("last_diagnostic_code", sa.Text(), nullable=True),
+        sa.Column(
+            "last_event_at",
+            sa.DateTime()
+            .with_variant(mysql.DATETIME(fsp=6), "mariadb")
+            .with_variant(mysql.DATETIME(fsp=6), "mysql"),
+            sa.Computed(
+                "CASE WHEN last_complaint_at IS NULL OR last_bounce_at >= last_complaint_at THEN last_bounce_at ELSE last_complaint_at END",
+                persisted=True,
+            ),
+            nullable=True,
+        ),
         sa.PrimaryKeyConstraint("address", name=op.f("pk_address_summaries")),
     )
     with op.batch_alter_table("address_summaries", schema=None) as batch_op:
-        batch_op.create_index("ix_address_summaries_domain", ["domain"], unique=False)
         batch_op.create_index(
-            "ix_address_summaries_last_bounce", ["last_bounce_at"], unique=False
+            "ix_address_summaries_domain", ["domain", "last_event_at"], unique=False
         )
+        batch_op.create_index("ix_address_summaries_last_bounce", ["last_bounce_at"], unique=False)
+        batch_op.create_index("ix_address_summaries_last_event", ["last_event_at"], unique=False)
 
     op.create_table(
         "audit_log",
@@ -133,7 +155,17 @@ def upgrade() -> None:
         ),
         sa.Column("actor", sa.String(length=320), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
-        sa.Column("address", sa.String(length=320), nullable=True),
+        sa.Column(
+            "address",
+            sa.String(length=320)
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mariadb"
+            )
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mysql"
+            ),
+            nullable=True,
+        ),
         sa.Column(
             "parameters",
             sa.Text()
@@ -146,13 +178,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_audit_log_action"), ["action"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_log_action"), ["action"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_actor"), ["actor"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_audit_log_address"), ["address"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_log_address"), ["address"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
 
     op.create_table(
@@ -163,7 +191,17 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("address", sa.String(length=320), nullable=False),
+        sa.Column(
+            "address",
+            sa.String(length=320)
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mariadb"
+            )
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mysql"
+            ),
+            nullable=False,
+        ),
         sa.Column(
             "confirmed_at",
             sa.DateTime()
@@ -185,9 +223,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_confirmations")),
     )
     with op.batch_alter_table("confirmations", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_confirmations_address"), ["address"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_confirmations_address"), ["address"], unique=False)
 
     op.create_table(
         "daily_counts",
@@ -253,13 +289,21 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_dead_letters_received_at"), ["received_at"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_dead_letters_status"), ["status"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_dead_letters_status"), ["status"], unique=False)
 
     op.create_table(
         "directory_users",
-        sa.Column("address", sa.String(length=320), nullable=False),
+        sa.Column(
+            "address",
+            sa.String(length=320)
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mariadb"
+            )
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mysql"
+            ),
+            nullable=False,
+        ),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("user_id", sa.String(length=128), nullable=True),
         sa.Column("name", sa.String(length=255), nullable=True),
@@ -274,9 +318,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("address", name=op.f("pk_directory_users")),
     )
     with op.batch_alter_table("directory_users", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_directory_users_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_directory_users_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "facts",
@@ -291,7 +333,17 @@ def upgrade() -> None:
         sa.Column("family", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("recipient", sa.String(length=320), nullable=False),
-        sa.Column("address", sa.String(length=320), nullable=False),
+        sa.Column(
+            "address",
+            sa.String(length=320)
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mariadb"
+            )
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mysql"
+            ),
+            nullable=False,
+        ),
         sa.Column("domain", sa.String(length=255), nullable=False),
         sa.Column("bounce_type", sa.String(length=64), nullable=True),
         sa.Column("bounce_subtype", sa.String(length=64), nullable=True),
@@ -337,14 +389,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedup_key", name=op.f("uq_facts_dedup_key")),
     )
     with op.batch_alter_table("facts", schema=None) as batch_op:
+        batch_op.create_index("ix_facts_address_occurred", ["address", "occurred_at"], unique=False)
         batch_op.create_index(
-            "ix_facts_address_occurred", ["address", "occurred_at"], unique=False
+            "ix_facts_domain", ["domain", "occurred_at", "kind", "classification"], unique=False
         )
-        batch_op.create_index("ix_facts_domain", ["domain"], unique=False)
+        batch_op.create_index("ix_facts_kind_occurred", ["kind", "occurred_at"], unique=False)
         batch_op.create_index(
-            "ix_facts_kind_occurred", ["kind", "occurred_at"], unique=False
+            "ix_facts_occurred", ["occurred_at", "kind", "domain", "classification"], unique=False
         )
-        batch_op.create_index("ix_facts_occurred", ["occurred_at"], unique=False)
 
     op.create_table(
         "ingestion_runs",
@@ -469,14 +521,32 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sns_confirmations")),
-        sa.UniqueConstraint(
-            "sns_message_id", name=op.f("uq_sns_confirmations_sns_message_id")
-        ),
+        sa.UniqueConstraint("sns_message_id", name=op.f("uq_sns_confirmations_sns_message_id")),
     )
     op.create_table(
         "suppressed_destinations",
-        sa.Column("address", sa.String(length=320), nullable=False),
-        sa.Column("email_address", sa.String(length=320), nullable=False),
+        sa.Column(
+            "address",
+            sa.String(length=320)
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mariadb"
+            )
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mysql"
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "email_address",
+            sa.String(length=320)
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mariadb"
+            )
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mysql"
+            ),
+            nullable=False,
+        ),
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column(
             "last_update_time",
@@ -515,14 +585,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("suppressed_destinations", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_suppressed_destinations_reason_update",
-            ["reason", "last_update_time"],
-            unique=False,
+            "ix_suppressed_destinations_reason_update", ["reason", "last_update_time"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_suppressed_destinations_suppressed"),
-            ["suppressed"],
-            unique=False,
+            batch_op.f("ix_suppressed_destinations_suppressed"), ["suppressed"], unique=False
         )
 
     op.create_table(
@@ -571,11 +637,7 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column(
-            "run_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("job_id", sa.String(length=128), nullable=False),
         sa.Column("action", sa.String(length=16), nullable=False),
         sa.Column("s3_url", sa.Text(), nullable=False),
@@ -600,17 +662,13 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.ForeignKeyConstraint(
-            ["run_id"],
-            ["removal_runs.id"],
-            name=op.f("fk_import_jobs_run_id_removal_runs"),
+            ["run_id"], ["removal_runs.id"], name=op.f("fk_import_jobs_run_id_removal_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_jobs")),
         sa.UniqueConstraint("job_id", name=op.f("uq_import_jobs_job_id")),
     )
     with op.batch_alter_table("import_jobs", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_import_jobs_run_id"), ["run_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_import_jobs_run_id"), ["run_id"], unique=False)
 
     op.create_table(
         "removal_results",
@@ -620,12 +678,18 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
+        sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
-            "run_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            "address",
+            sa.String(length=320)
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mariadb"
+            )
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=320), "mysql"
+            ),
             nullable=False,
         ),
-        sa.Column("address", sa.String(length=320), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -637,19 +701,13 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.ForeignKeyConstraint(
-            ["run_id"],
-            ["removal_runs.id"],
-            name=op.f("fk_removal_results_run_id_removal_runs"),
+            ["run_id"], ["removal_runs.id"], name=op.f("fk_removal_results_run_id_removal_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_removal_results")),
     )
     with op.batch_alter_table("removal_results", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_removal_results_address"), ["address"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_removal_results_run_id"), ["run_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_removal_results_address"), ["address"], unique=False)
+        batch_op.create_index(batch_op.f("ix_removal_results_run_id"), ["run_id"], unique=False)
 
     # ### end Alembic commands ###
 
@@ -711,6 +769,7 @@ def downgrade() -> None:
 
     op.drop_table("audit_log")
     with op.batch_alter_table("address_summaries", schema=None) as batch_op:
+        batch_op.drop_index("ix_address_summaries_last_event")
         batch_op.drop_index("ix_address_summaries_last_bounce")
         batch_op.drop_index("ix_address_summaries_domain")
 
