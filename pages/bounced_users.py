@@ -1,0 +1,102 @@
+"""Bounced users: find addresses, confirm them valid, take them off the suppression list."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.confirmations import confirm_valid, revoke_confirmation
+from ui import bounced_view, feedback, queries, removal, resources
+
+PREFIX = "bu"
+
+feedback.page_header(
+    "Bounced users",
+    "Every address that bounced or complained, with the user it belongs to. Select rows to "
+    "confirm them valid or to take them off the SES suppression list.",
+)
+feedback.show_flash(PREFIX)
+removal.results(PREFIX)
+
+flt = bounced_view.filters(PREFIX)
+db = resources.database_key()
+
+with feedback.reported("load the bounced users"):
+    page_size = int(st.session_state.get(f"{PREFIX}_page_size", 50))
+    page = int(st.session_state.get(f"{PREFIX}_page", 1))
+    frame, total = queries.bounced_page(db, bounced_view.cache_key(flt), page, page_size)
+    pages = max(1, -(-total // page_size))
+    if page > pages:  # the filter shrank the result under the current page
+        page = 1
+        frame, total = queries.bounced_page(db, bounced_view.cache_key(flt), page, page_size)
+
+    if total == 0:
+        feedback.empty_state("No bounced addresses match these filters.")
+    else:
+        selected = bounced_view.table(PREFIX, frame)
+        bounced_view.pager(PREFIX, total, pages)
+
+        addresses = [str(frame.iloc[i]["address"]) for i in selected]
+        confirmed = {
+            str(frame.iloc[i]["address"]) for i in selected if frame.iloc[i]["confirmed valid"]
+        }
+        st.caption(
+            f"{len(addresses)} selected on this page."
+            if addresses
+            else "Select rows (tick the boxes on the left) to act on them."
+        )
+        confirm_col, revoke_col, remove_col = st.columns(3)
+        with confirm_col.popover(
+            "Mark confirmed-valid",
+            key=f"{PREFIX}_confirm_popover",
+            icon=":material/verified:",
+            disabled=not addresses,
+            width="stretch",
+        ):
+            note = st.text_input(
+                "How was it checked? (required)",
+                key=f"{PREFIX}_confirm_note",
+                placeholder="e.g. user confirmed by phone, ticket #1234",
+            )
+            if st.button("Confirm valid", key=f"{PREFIX}_confirm", type="primary"):
+                if not note.strip():
+                    st.warning("A note is required: say how the address was checked.")
+                else:
+                    with feedback.reported("mark the addresses confirmed-valid"):
+                        results = confirm_valid(
+                            resources.engine(), addresses, actor=feedback.current_actor(), note=note
+                        )
+                        bounced_view.flash_results(PREFIX, "confirmed valid", results)
+                        queries.clear()
+                        st.rerun()
+        with revoke_col.popover(
+            "Revoke confirmation",
+            key=f"{PREFIX}_revoke_popover",
+            icon=":material/undo:",
+            disabled=not addresses,
+            width="stretch",
+        ):
+            why = st.text_input("Why? (required)", key=f"{PREFIX}_revoke_note")
+            if st.button("Revoke", key=f"{PREFIX}_revoke", type="primary"):
+                if not why.strip():
+                    st.warning("A note is required: say why the confirmation no longer holds.")
+                else:
+                    with feedback.reported("revoke the confirmations"):
+                        results = revoke_confirmation(
+                            resources.engine(), addresses, actor=feedback.current_actor(), note=why
+                        )
+                        bounced_view.flash_results(PREFIX, "revoked", results)
+                        queries.clear()
+                        st.rerun()
+        remove_col.button(
+            "Remove from suppression list…",
+            key=f"{PREFIX}_remove",
+            icon=":material/delete:",
+            disabled=not addresses,
+            on_click=removal.request,
+            args=(PREFIX, addresses, [a for a in addresses if a not in confirmed]),
+            width="stretch",
+        )
+        removal.dialog(PREFIX)
+
+        bounced_view.export(PREFIX, flt, total)
+        bounced_view.detail(PREFIX, addresses[0] if len(addresses) == 1 else None)

@@ -1,0 +1,162 @@
+"""Ingestion: upload notification files, poll SQS, watch counts, retry dead letters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from core.dead_letters import retry_dead_letters
+from ui import actions, charts, feedback, queries, resources
+from ui.format import labels, timestamp, today_utc
+
+feedback.page_header(
+    "Ingestion",
+    "Every SES notification is stored once, whatever the route (file, SQS, Lambda). "
+    "Input that cannot be used is kept as a dead letter with its reason, never dropped.",
+)
+
+upload_tab, poll_tab = st.tabs(["Upload files", "Poll SQS"], key="ingest_tabs")
+
+with upload_tab:
+    files = st.file_uploader(
+        "Notification files: JSON, JSON array or NDJSON, optionally gzip-compressed",
+        type=["json", "ndjson", "jsonl", "txt", "gz"],
+        accept_multiple_files=True,
+        key="ingest_files",
+    )
+    if st.button("Store notifications", key="ingest_store", type="primary", disabled=not files):
+        bar = st.progress(0.0, text="Storing…")
+        for number, upload in enumerate(files or [], start=1):
+            with feedback.reported(f"store {upload.name}"):
+                summary = actions.ingest_upload(upload.name, upload.getvalue())
+                st.success(
+                    f"{upload.name}: {summary.received} notifications read, "
+                    f"{summary.stored} new facts stored, {summary.duplicates} duplicates, "
+                    f"{summary.dead_lettered} dead-lettered, {summary.ignored} ignored.",
+                    icon=":material/check_circle:",
+                )
+            bar.progress(number / len(files or [1]), text=f"Stored {number} of {len(files or [])}")
+        queries.clear()
+
+with poll_tab:
+    settings = resources.settings()
+    default_queue = resources.queue_url_default()
+    if settings.demo:
+        st.caption("Demo: the emulator's queue, subscribed to the demo SES bounce topic.")
+    queue_url = st.text_input(
+        "SQS queue URL",
+        value=default_queue,
+        key="ingest_queue_url",
+        placeholder="https://sqs.REGION.amazonaws.com/ACCOUNT/bounces",
+    )
+    max_messages = st.number_input(
+        "At most this many messages",
+        min_value=1,
+        max_value=10_000,
+        value=100,
+        step=50,
+        key="ingest_poll_max",
+    )
+    if st.button("Poll SQS now", key="ingest_poll", type="primary", disabled=not queue_url):
+        with (
+            feedback.reported("poll the queue"),
+            st.spinner("Reading the queue…"),
+        ):
+            report = actions.poll_queue(queue_url.strip(), int(max_messages))
+            summary = report.summary
+            st.success(
+                f"{report.messages} messages received, {report.deleted} deleted from the queue; "
+                f"{summary.stored} new facts stored, {summary.duplicates} duplicates, "
+                f"{summary.dead_lettered} dead-lettered.",
+                icon=":material/check_circle:",
+            )
+            if report.left_on_queue:
+                st.warning(
+                    f"{report.left_on_queue} messages stay on the queue (SQS will redeliver).",
+                    icon=":material/warning:",
+                )
+            for error in report.errors:
+                st.text(error)
+        queries.clear()
+
+st.subheader("What the store holds")
+with feedback.reported("load the ingestion history"):
+    db = resources.database_key()
+    store = queries.store_counts(db)
+    columns = st.columns(4)
+    columns[0].metric("Facts stored", f"{store.total_facts:,}")
+    columns[1].metric("Bounces", f"{store.by_kind.get('bounce', 0):,}")
+    columns[2].metric("Complaints", f"{store.by_kind.get('complaint', 0):,}")
+    columns[3].metric("Open dead letters", f"{store.open_dead_letters:,}")
+    st.caption(f"Last notification received {timestamp(store.last_received_at)}.")
+    today = today_utc()
+    counts = queries.ingestion_counts(db, today - timedelta(days=29), today)
+    if counts.empty:
+        feedback.empty_state("Nothing received in the last 30 days. Upload a file or poll a queue.")
+    else:
+        st.plotly_chart(
+            charts.ingestion_chart(counts, today - timedelta(days=29), today), key="ingest_chart"
+        )
+    runs = queries.recent_runs(db)
+    if not runs.empty:
+        with st.expander("Recent runs", icon=":material/history:", key="ingest_runs_box"):
+            st.dataframe(
+                runs,
+                hide_index=True,
+                key="ingest_runs",
+                width="stretch",
+                column_config=labels(runs.columns),
+            )
+
+st.subheader("Dead letters")
+with feedback.reported("load the dead letters"):
+    total = queries.dead_letter_count(resources.database_key())
+    if total == 0:
+        feedback.empty_state("No open dead letters: everything received could be used.")
+    else:
+        page_size = 50
+        pages = max(1, -(-total // page_size))
+        page_number = st.number_input(
+            f"Page (of {pages}; {total} open)", 1, pages, 1, key="dead_page"
+        )
+        letters = queries.dead_letters(resources.database_key(), int(page_number), page_size)
+        event = st.dataframe(
+            letters,
+            hide_index=True,
+            key="dead_table",
+            on_select="rerun",
+            selection_mode="multi-row",
+            width="stretch",
+            column_config={
+                **labels(letters.columns),
+                "id": st.column_config.NumberColumn("Id", format="%d"),
+            },
+        )
+        selected = [int(letters.iloc[row]["id"]) for row in event.selection.rows]
+        for letter_id in selected[:3]:
+            with st.expander(
+                f"Raw payload of dead letter {letter_id}",
+                expanded=True,
+                key=f"dead_raw_{letter_id}",
+            ):
+                st.code(
+                    queries.dead_letter_text(resources.database_key(), letter_id),
+                    language=None,
+                    wrap_lines=True,
+                )
+        label = f"Retry {len(selected)} selected" if selected else "Retry all open"
+        if st.button(label, key="dead_retry", icon=":material/replay:"):
+            with feedback.reported("retry the dead letters"):
+                outcomes = retry_dead_letters(
+                    resources.engine(),
+                    actions.ingester("retry", resources.settings().verify_sns_file),
+                    selected or None,
+                )
+                resolved = sum(1 for outcome in outcomes if outcome.resolved)
+                st.success(
+                    f"{resolved} of {len(outcomes)} resolved; the rest stay open with their "
+                    "new reason.",
+                    icon=":material/check_circle:",
+                )
+            queries.clear()

@@ -1,0 +1,175 @@
+"""Suppression list: our mirror of the SES account-level list, and taking addresses off it."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import streamlit as st
+
+from core.suppression import sync_suppression_list
+from ui import feedback, queries, removal, resources, selection
+from ui.format import labels, timestamp, today_utc
+
+PREFIX = "sl"
+REASONS = ["BOUNCE", "COMPLAINT"]
+
+feedback.page_header(
+    "Suppression list",
+    "SES drops mail to addresses on the account-level suppression list and reports a bounce "
+    "that does not count toward the rate. Valid addresses stay unreachable until removed.",
+)
+feedback.show_flash(PREFIX)
+removal.results(PREFIX)
+db = resources.database_key()
+
+# --- Sync ----------------------------------------------------------------------------------
+with st.container(border=True, key="sl_sync_box"), feedback.reported("load the sync status"):
+    last = queries.last_sync(db)
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    if last is None:
+        left.write("The mirror has never been synced with SES.")
+    else:
+        left.write(
+            f"Last sync {timestamp(last['finished_at'] or last['started_at'])}: "
+            f"{last['status']}, {last['seen']:,} addresses listed"
+            + (f", {last['gone']:,} no longer listed." if last["gone"] else ".")
+        )
+        if last["error"]:
+            left.text(f"It failed: {last['error']}")
+    incremental = right.checkbox(
+        "Only changes since the last sync",
+        key="sl_incremental",
+        help="Faster, but cannot see addresses removed from the list by someone else.",
+    )
+    if right.button("Sync now", key="sl_sync", type="primary", icon=":material/sync:"):
+        bar = st.progress(0.0, text="Reading the suppression list from SES…")
+
+        def progress(pages: int, seen: int) -> None:
+            bar.progress(min(0.95, pages / (pages + 1)), text=f"Page {pages}: {seen:,} addresses")
+
+        with feedback.reported("sync the suppression list"):
+            report = sync_suppression_list(
+                resources.sessions(),
+                resources.gateway(),
+                incremental=incremental,
+                progress=progress,
+            )
+            queries.clear()
+            feedback.flash(
+                PREFIX,
+                "success",
+                f"Synced: {report.seen:,} addresses listed, {report.added:,} new, "
+                f"{report.gone:,} no longer listed. " + " ".join(report.notes),
+            )
+            st.rerun()
+
+# --- Candidates ----------------------------------------------------------------------------
+st.subheader("Ready to remove")
+st.caption(
+    "On the list, and confirmed valid by staff since their last bounce: the addresses the "
+    "team used to collect by hand for the console's bulk delete."
+)
+with feedback.reported("load the removal candidates"):
+    candidates = queries.removal_candidates(db)
+    if candidates.empty:
+        feedback.empty_state(
+            "No candidates. Confirm addresses valid on the Bounced users page first."
+        )
+    else:
+        st.dataframe(
+            candidates[
+                [
+                    "address",
+                    "suppression_reason",
+                    "suppressed_at",
+                    "confirmed_at",
+                    "confirmed_by",
+                    "note",
+                ]
+            ],
+            hide_index=True,
+            key="sl_candidates",
+            column_config=labels(candidates.columns),
+            width="stretch",
+        )
+        left, right = st.columns(2)
+        left.button(
+            f"Remove all {len(candidates)} candidates…",
+            key="sl_remove_candidates",
+            type="primary",
+            icon=":material/delete:",
+            on_click=removal.request,
+            args=(PREFIX, list(candidates["address"]), []),
+            width="stretch",
+        )
+        right.download_button(
+            "Console bulk-delete CSV",
+            data=partial(queries.console_csv, db),
+            file_name=f"ses-bulk-delete-{today_utc():%Y%m%d}.csv",
+            mime="text/csv",
+            key="sl_console_csv",
+            on_click="ignore",
+            icon=":material/download:",
+            help="For SES console → Suppression list → Bulk actions → Bulk delete: one "
+            "address per line, no header.",
+            width="stretch",
+        )
+
+# --- The mirror ----------------------------------------------------------------------------
+st.subheader("Mirror")
+
+
+def _restart() -> None:
+    st.session_state["sl_page"] = 1
+    st.session_state["sl_table"] = {"selection": {"rows": [], "columns": []}}
+
+
+with st.container(border=True, key="sl_filters"):
+    row = st.columns([2, 1.3, 1.3, 2, 1.5])
+    reasons = row[0].multiselect("Reason", REASONS, key="sl_reasons", on_change=_restart)
+    start = row[1].date_input("Listed from", value=None, key="sl_start", on_change=_restart)
+    end = row[2].date_input("to (UTC)", value=None, key="sl_end", on_change=_restart)
+    text = row[3].text_input("Address contains", key="sl_text", on_change=_restart)
+    status = row[4].selectbox(
+        "Show", ["On the list", "No longer listed"], key="sl_status", on_change=_restart
+    )
+
+with feedback.reported("load the suppression mirror"):
+    page_size = 50
+    page = int(st.session_state.get("sl_page", 1))
+    frame, total = queries.suppression_mirror(
+        db, tuple(reasons), start, end, text, status == "On the list", page, page_size
+    )
+    if total == 0:
+        feedback.empty_state("No addresses match. Sync the mirror if it has never been synced.")
+    else:
+        selection.restore(PREFIX, frame)
+        event = st.dataframe(
+            frame,
+            hide_index=True,
+            key="sl_table",
+            column_config=labels(frame.columns),
+            on_select="rerun",
+            selection_mode="multi-row",
+            width="stretch",
+        )
+        pages = max(1, -(-total // page_size))
+        st.session_state["sl_page"] = min(page, pages)
+        left, right = st.columns([1, 3], vertical_alignment="bottom")
+        left.number_input(f"Page (of {pages})", min_value=1, max_value=pages, key="sl_page")
+        right.caption(f"{total:,} addresses.")
+        rows = [i for i in event.selection.rows if i < len(frame)]
+        selected = [str(frame.iloc[i]["address"]) for i in rows]
+        unconfirmed = [
+            str(frame.iloc[i]["address"]) for i in rows if not frame.iloc[i]["confirmed valid"]
+        ]
+        st.button(
+            f"Remove {len(selected)} selected…" if selected else "Select rows to remove them",
+            key="sl_remove_selected",
+            icon=":material/delete:",
+            disabled=not selected,
+            on_click=removal.request,
+            args=(PREFIX, selected, unconfirmed),
+        )
+
+removal.dialog(PREFIX)

@@ -1,0 +1,40 @@
+"""User directory: import the product's users so bounced addresses show who they are."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.directory import import_users_csv
+from ui import feedback, queries, resources
+
+feedback.page_header(
+    "User directory",
+    "Import a CSV export of the product's users (email, user id, name, company). Columns may "
+    "come in any order, with English or Japanese headers, in UTF-8 or Shift_JIS. Importing "
+    "again updates existing users.",
+)
+feedback.show_flash("ud")
+
+size_slot = st.empty()  # filled last, so it counts an import made on this run
+
+upload = st.file_uploader("Users CSV", type=["csv", "txt"], key="ud_file")
+if st.button("Import users", key="ud_import", type="primary", disabled=upload is None):
+    with feedback.reported("import the users"), st.spinner("Importing…"):
+        report = import_users_csv(resources.engine(), upload.getvalue())  # type: ignore[union-attr]
+        queries.clear()
+        message = (
+            f"{report.imported:,} users added, {report.updated:,} updated, "
+            f"{len(report.rejected):,} rows rejected."
+        )
+        (st.warning if report.rejected else st.success)(message, icon=":material/group_add:")
+        if report.rejected:
+            st.caption("Rejected rows (fix them in the file and import it again):")
+            rejected = pd.DataFrame(
+                [(row.line_no, row.reason) for row in report.rejected], columns=["line", "reason"]
+            )
+            st.dataframe(rejected, hide_index=True, key="ud_rejected", width="stretch")
+
+with feedback.reported("count the directory"):
+    size = queries.directory_size(resources.database_key())
+    size_slot.metric("Users in the directory", f"{size:,}")

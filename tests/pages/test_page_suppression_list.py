@@ -1,0 +1,144 @@
+"""Suppression list: sync from SES, the mirror's filters, candidates, removal, bulk paths."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from factories import ingest, make_bounce
+from pagekit import ACTOR, assert_clean, run_page, table_with
+from sqlalchemy import Engine
+
+from core.confirmations import confirm_valid
+from core.ses import SesGateway
+from core.settings import load_settings
+from core.suppression import last_sync, sync_suppression_list
+
+NOTE = "checked with the customer's IT department"
+
+
+def on_ses_list(emulator: Any) -> set[str]:
+    return {entry.email_address for entry in emulator.state.all_suppressed()}
+
+
+def sync(sessions: Any) -> None:
+    sync_suppression_list(sessions, SesGateway.from_settings(load_settings()), rate=100)
+
+
+@pytest.fixture
+def listed(aws: Any, db: Engine) -> Any:
+    """Three addresses SES lists (two bounces, one complaint), each of which bounced with us."""
+    week_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=7)
+    for address, reason in (
+        ("a@example.com", "BOUNCE"),
+        ("b@example.com", "BOUNCE"),
+        ("c@example.com", "COMPLAINT"),
+    ):
+        aws.state.put_suppressed(address, reason, last_update=week_ago)
+        ingest(db, make_bounce([address], at=week_ago - timedelta(hours=1)))
+    return aws
+
+
+def test_a_mirror_never_synced_says_so(db: Engine):
+    at = run_page("suppression_list")
+    assert_clean(at)
+    assert "The mirror has never been synced with SES." in [m.value for m in at.markdown]
+    assert any("No candidates" in i.value for i in at.info)
+
+
+def test_sync_now_fills_the_mirror_from_ses(listed: Any, sessions: Any):
+    at = run_page("suppression_list")
+    at.button(key="sl_sync").click().run()
+    assert_clean(at)
+    assert any(s.value.startswith("Synced: 3 addresses listed") for s in at.success)
+    assert sorted(at.dataframe(key="sl_table").value["address"]) == [
+        "a@example.com",
+        "b@example.com",
+        "c@example.com",
+    ]
+    with sessions() as session:
+        assert last_sync(session).status == "completed"
+
+
+def test_the_mirror_filters_by_reason_and_address(listed: Any, sessions: Any):
+    sync(sessions)
+    at = run_page("suppression_list")
+    at.multiselect(key="sl_reasons").select("COMPLAINT").run()
+    assert list(at.dataframe(key="sl_table").value["address"]) == ["c@example.com"]
+    at.multiselect(key="sl_reasons").unselect("COMPLAINT").run()
+    at.text_input(key="sl_text").input("b@").run()
+    assert list(at.dataframe(key="sl_table").value["address"]) == ["b@example.com"]
+
+
+def test_candidates_are_suppressed_addresses_confirmed_valid_and_one_click_removes_them(
+    listed: Any, db: Engine, sessions: Any
+):
+    sync(sessions)
+    confirm_valid(db, ["a@example.com"], actor=ACTOR, note=NOTE)
+    at = run_page("suppression_list")
+    candidates = table_with(at, "confirmed_by")
+    assert list(candidates["address"]) == ["a@example.com"]
+    assert list(candidates["note"]) == [NOTE]
+    at.button(key="sl_remove_candidates").click().run()
+    at.button(key="sl_removal_confirm").click().run()
+    assert_clean(at)
+    assert on_ses_list(listed) == {"b@example.com", "c@example.com"}
+    assert "1 removed" in [s.value for s in at.success]
+    assert any("No candidates" in i.value for i in at.info), "the candidate left the list"
+
+
+def test_the_console_csv_lists_confirmed_suppressed_addresses_one_per_line(
+    listed: Any, db: Engine, sessions: Any, downloads: dict[str, Any]
+):
+    sync(sessions)
+    confirm_valid(db, ["a@example.com", "c@example.com"], actor=ACTOR, note=NOTE)
+    run_page("suppression_list")
+    (name,) = [n for n in downloads if n.startswith("ses-bulk-delete-")]
+    assert downloads[name]() == b"a@example.com\nc@example.com\n"
+
+
+def test_removing_selected_mirror_rows_flags_the_unconfirmed_ones(listed: Any, sessions: Any):
+    sync(sessions)
+    at = run_page("suppression_list")
+    addresses = list(at.dataframe(key="sl_table").value["address"])
+    at.session_state["sl_table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    at.button(key="sl_remove_selected").click().run()
+    at.checkbox(key="sl_removal_include_unconfirmed").check().run()
+    at.button(key="sl_removal_confirm").click().run()
+    assert on_ses_list(listed) == set(addresses) - {addresses[0]}
+
+
+def test_a_large_selection_can_go_through_an_ses_import_job(
+    listed: Any, db: Engine, sessions: Any, monkeypatch: pytest.MonkeyPatch
+):
+    from ui import removal
+
+    monkeypatch.setattr(removal, "IMPORT_JOB_SUGGESTED", 1)
+    bucket = f"imports-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("BOUNCEDESK_SUPPRESSION_IMPORT_BUCKET", bucket)
+    listed.client("s3").create_bucket(Bucket=bucket)
+    sync(sessions)
+    confirm_valid(db, ["a@example.com", "b@example.com"], actor=ACTOR, note=NOTE)
+    at = run_page("suppression_list")
+    at.button(key="sl_remove_candidates").click().run()
+    assert at.radio(key="sl_removal_method").value == "SES import job (bulk)"
+    at.button(key="sl_removal_confirm").click().run()
+    assert_clean(at)
+    assert "2 submitted" in [s.value for s in [*at.success, *at.warning]]
+    for _ in range(50):
+        at.button(key="sl_removal_poll").click().run()
+        if not [b for b in at.button if b.key == "sl_removal_poll"]:
+            break
+    assert "2 removed" in [s.value for s in at.success]
+    assert on_ses_list(listed) == {"c@example.com"}
+
+
+def test_ses_not_configured_is_explained_when_syncing(db: Engine):
+    at = run_page("suppression_list")
+    at.button(key="sl_sync").click().run()
+    assert not at.exception
+    (error,) = at.error
+    assert "Bounce Desk is not connected to AWS" in error.value

@@ -1,0 +1,313 @@
+"""Core read functions behind st.cache_data, returning DataFrames or plain values.
+
+Every function takes `db` (the database URL) first, so two databases never share a cache
+entry, and then only hashable plain values. Actions that change data call `clear()`.
+A short TTL bounds how stale a page can be when another replica or the ingester writes.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime, time, timedelta
+from itertools import islice
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import func, select
+
+from core import bounced, confirmations, directory, ingestion_report, mailing, reports, suppression
+from core import dead_letters as dead_letter_store
+from core.bounced import BouncedFilter
+from core.confirmations import confirmed_addresses
+from core.db import translated_errors
+from core.models import SuppressedDestination
+from ui import resources
+
+TTL = 30  # seconds
+
+
+def clear() -> None:
+    """After an action: every page shows the new state on its next run."""
+    st.cache_data.clear()
+
+
+def _record(value: object) -> dict[str, Any]:
+    """A core value (dataclass or named tuple) as a dict of its fields."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return dict(value._asdict())  # type: ignore[attr-defined]
+
+
+def _frame(values: list[object], columns: list[str]) -> pd.DataFrame:
+    if not values:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame([_record(v) for v in values])
+
+
+# --- Overview ------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def account_health(db: str) -> reports.AccountHealth:
+    return reports.account_health(resources.engine())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def rate_trend(db: str, start: date, end: date, kind: str) -> pd.DataFrame:
+    points = reports.rate_trend(resources.engine(), start, end, kind=kind)  # type: ignore[arg-type]
+    columns = ["day", "sends", "sends_source", "events", "daily_rate", "rolling_7d_rate"]
+    frame = _frame(points, [*columns, "official_rate"])  # type: ignore[arg-type]
+    for column in ("daily_rate", "rolling_7d_rate", "official_rate"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def bounces_by_type(db: str, start: date, end: date) -> pd.DataFrame:
+    counts = reports.bounces_by_type(resources.engine(), start, end)
+    frame = _frame(counts, ["day", "classification", "subtype", "count"])  # type: ignore[arg-type]
+    if not frame.empty:
+        frame["type"] = frame["classification"] + " / " + frame["subtype"].replace("", "—")
+    return frame
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def top_domains(db: str, start: date, end: date, limit: int) -> pd.DataFrame:
+    domains = reports.top_domains(resources.engine(), start, end, limit=limit)
+    columns = ["domain", "hard", "soft", "undetermined", "complaints", "total"]
+    return _frame(domains, columns)  # type: ignore[arg-type]
+
+
+# --- Ingestion -----------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def ingestion_counts(db: str, start: date, end: date) -> pd.DataFrame:
+    """Per day: facts stored, duplicates and dead letters (long format for a stacked chart)."""
+    days = ingestion_report.ingestion_counts(resources.engine(), start, end)
+    columns = ["day", "entry_point", "received", "stored", "duplicates", "dead_lettered"]
+    frame = _frame(days, columns)  # type: ignore[arg-type]
+    if frame.empty:
+        return pd.DataFrame(columns=["day", "outcome", "count"])
+    totals = frame.groupby("day", as_index=False)[["stored", "duplicates", "dead_lettered"]].sum()
+    totals = totals.rename(columns={"dead_lettered": "dead-lettered"})
+    return totals.melt(id_vars="day", var_name="outcome", value_name="count")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def recent_runs(db: str, limit: int = 50) -> pd.DataFrame:
+    runs = ingestion_report.recent_runs(resources.engine(), limit=limit)
+    columns = ["id", "entry_point", "source", "started_at", "finished_at", "received", "stored"]
+    return _frame(runs, [*columns, "duplicates", "dead_lettered", "error"])  # type: ignore[arg-type]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def store_counts(db: str) -> ingestion_report.StoreCounts:
+    return ingestion_report.store_counts(resources.engine())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dead_letter_count(db: str) -> int:
+    return dead_letter_store.count_dead_letters(resources.engine())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dead_letters(db: str, page: int, page_size: int) -> pd.DataFrame:
+    letters = dead_letter_store.list_dead_letters(
+        resources.engine(), limit=page_size, offset=(page - 1) * page_size
+    )
+    columns = ["id", "received_at", "source", "reason_code", "reason", "attempts", "size"]
+    frame = _frame(letters, columns)  # type: ignore[arg-type]
+    return frame[columns] if not frame.empty else frame
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dead_letter_text(db: str, letter_id: int) -> str:
+    """The stored bytes as text (invalid UTF-8 shown as U+FFFD), for st.code, never markdown."""
+    raw = dead_letter_store.dead_letter_raw(resources.engine(), letter_id)
+    return "" if raw is None else raw.decode("utf-8", errors="replace")
+
+
+# --- Bounced users -------------------------------------------------------------------------
+
+BOUNCED_COLUMNS = {
+    "address": "address",
+    "name": "name",
+    "company": "company",
+    "user_id": "user id",
+    "hard_count": "hard",
+    "soft_count": "soft",
+    "undetermined_count": "undetermined",
+    "complaint_count": "complaints",
+    "last_classification": "last type",
+    "last_subtype": "last subtype",
+    "last_bounce_at": "last bounce (UTC)",
+    "suppressed": "suppressed",
+    "confirmed_valid": "confirmed valid",
+    "last_diagnostic_code": "last diagnostic code",
+}
+
+
+def filter_key(flt: BouncedFilter) -> tuple[object, ...]:
+    """A hashable, order-independent form of a filter, for the cache."""
+    return (
+        tuple(sorted(flt.kinds)),
+        tuple(sorted(flt.subtypes)),
+        flt.start,
+        flt.end,
+        flt.domain,
+        flt.text,
+        flt.suppression,
+        flt.confirmed,
+    )
+
+
+def filter_from_key(key: tuple[object, ...]) -> BouncedFilter:
+    kinds, subtypes, start, end, domain, text, suppression, confirmed = key
+    return BouncedFilter(
+        kinds=set(kinds),  # type: ignore[call-overload]
+        subtypes=set(subtypes),  # type: ignore[call-overload]
+        start=start,  # type: ignore[arg-type]
+        end=end,  # type: ignore[arg-type]
+        domain=domain,  # type: ignore[arg-type]
+        text=text,  # type: ignore[arg-type]
+        suppression=suppression,  # type: ignore[arg-type]
+        confirmed=confirmed,  # type: ignore[arg-type]
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def bounced_page(
+    db: str, key: tuple[object, ...], page: int, page_size: int
+) -> tuple[pd.DataFrame, int]:
+    """One page of the bounced list, in display columns, and the total matching."""
+    found = bounced.list_bounced(
+        resources.engine(), filter_from_key(key), page=page, page_size=page_size
+    )
+    frame = _frame(found.rows, list(BOUNCED_COLUMNS))  # type: ignore[arg-type]
+    frame = frame[list(BOUNCED_COLUMNS)].rename(columns=BOUNCED_COLUMNS)
+    return frame, found.total
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def subtypes(db: str) -> list[str]:
+    return bounced.subtypes_seen(resources.engine())
+
+
+# --- Suppression list ----------------------------------------------------------------------
+
+MIRROR_COLUMNS = [
+    "address",
+    "reason",
+    "listed since (UTC)",
+    "on the list",
+    "confirmed valid",
+    "removed by Bounce Desk",
+]
+
+
+def _mirror_conditions(
+    reasons: tuple[str, ...], start: date | None, end: date | None, text: str, listed: bool
+) -> list[Any]:
+    table = SuppressedDestination.__table__.c
+    conditions: list[Any] = [table.suppressed.is_(listed)]
+    if reasons:
+        conditions.append(table.reason.in_(reasons))
+    if start is not None:
+        conditions.append(table.last_update_time >= datetime.combine(start, time()))
+    if end is not None:
+        conditions.append(
+            table.last_update_time < datetime.combine(end + timedelta(days=1), time())
+        )
+    if text.strip():
+        conditions.append(table.address.icontains(text.strip(), autoescape=True))
+    return conditions
+
+
+# The mirror listing is a read query the page needs; core.suppression has no listing yet, so
+# it lives here until it moves there (reported to the lead).
+@st.cache_data(ttl=TTL, show_spinner=False)
+def suppression_mirror(
+    db: str,
+    reasons: tuple[str, ...],
+    start: date | None,
+    end: date | None,
+    text: str,
+    listed: bool,
+    page: int,
+    page_size: int,
+) -> tuple[pd.DataFrame, int]:
+    """One page of the mirror, newest listing first, with each address's confirmation state."""
+    table = SuppressedDestination.__table__.c
+    conditions = _mirror_conditions(reasons, start, end, text, listed)
+    query = (
+        select(
+            table.address,
+            table.reason,
+            table.last_update_time,
+            table.suppressed,
+            table.address.in_(confirmed_addresses()),
+            table.removed_by_us,
+        )
+        .where(*conditions)
+        .order_by(table.last_update_time.desc(), table.address)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    count = select(func.count()).select_from(SuppressedDestination.__table__).where(*conditions)
+    with translated_errors(), resources.engine().connect() as connection:
+        rows = [tuple(row) for row in connection.execute(query)]
+        total = int(connection.scalar(count) or 0)
+    frame = pd.DataFrame(rows, columns=MIRROR_COLUMNS)
+    for column in ("on the list", "confirmed valid", "removed by Bounce Desk"):
+        frame[column] = frame[column].astype(bool)
+    return frame, total
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def last_sync(db: str) -> dict[str, Any] | None:
+    with resources.sessions()() as session:
+        found = suppression.last_sync(session)
+        if found is None:
+            return None
+        columns = ["started_at", "finished_at", "status", "incremental", "seen", "gone", "error"]
+        return {name: getattr(found, name) for name in columns}
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def removal_candidates(db: str) -> pd.DataFrame:
+    candidates = confirmations.removal_candidates(resources.engine())
+    columns = ["address", "email_address", "suppression_reason", "suppressed_at"]
+    return _frame(candidates, [*columns, "confirmed_at", "confirmed_by", "note", "last_bounce_at"])  # type: ignore[arg-type]
+
+
+def console_csv(db: str) -> bytes:
+    """The SES console's bulk-delete file for every suppressed, confirmed-valid address."""
+    with resources.sessions()() as session:
+        addresses = suppression.console_csv_candidates(session)
+    return suppression.console_bulk_delete_csv(addresses)
+
+
+# --- Mailing exclusions --------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def exclusions_preview(db: str, limit: int) -> pd.DataFrame:
+    rows = mailing.excluded_addresses(resources.engine(), resources.settings())
+    return _frame(list(islice(rows, limit)), ["address", "reason", "since"])  # type: ignore[arg-type]
+
+
+def exclusions_csv(db: str, bom: bool, actor: str) -> bytes:
+    """Written when someone clicks Download; the export is recorded in the audit log."""
+    buffer = io.BytesIO()
+    mailing.export_exclusions_csv(
+        resources.engine(), resources.settings(), buffer, bom, actor=actor
+    )
+    return buffer.getvalue()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def directory_size(db: str) -> int:
+    return directory.directory_size(resources.engine())

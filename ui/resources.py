@@ -1,0 +1,84 @@
+"""Long-lived resources, created once per server process with st.cache_resource.
+
+They are shared by every session and never mutated. Session state holds only ids and
+strings; anything heavier is looked up here on each run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_engine, session_factory
+from core.demo import DemoEnvironment, ensure_demo
+from core.ses import SesGateway
+from core.settings import Settings, load_settings
+
+
+@st.cache_resource(show_spinner="Starting Bounce Desk… (the demo seeds its data on first start)")
+def environment() -> DemoEnvironment:
+    """Settings validated once, and the demo started when no AWS configuration exists."""
+    return ensure_demo(load_settings())
+
+
+def settings() -> Settings:
+    return environment().settings
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+def engine() -> Engine:
+    return _engine(settings().database_url)
+
+
+def database_key() -> str:
+    """What cached queries are keyed on, so two databases never share a cache entry."""
+    return settings().database_url
+
+
+@st.cache_resource(show_spinner=False)
+def _sessions(url: str) -> sessionmaker[Session]:
+    return session_factory(_engine(url))
+
+
+def sessions() -> sessionmaker[Session]:
+    return _sessions(settings().database_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _gateway(endpoint: str | None, region: str | None) -> SesGateway:
+    return SesGateway.from_settings(settings())
+
+
+def gateway() -> SesGateway:
+    """The SES gateway; raises AwsConfigurationError (shown by the page) when AWS is not set up."""
+    env = environment()
+    return _gateway(env.endpoint_url, env.region or settings().aws_region)
+
+
+def queue_url_default() -> str:
+    """The demo queue, or empty: production has no queue setting yet (typed on the page)."""
+    return environment().queue_url or ""
+
+
+def emulator_handle() -> Any:
+    return environment().handle
+
+
+@st.cache_resource(show_spinner=False)
+def _sqs_client(endpoint: str | None, region: str | None) -> Any:
+    from core.aws import make_client
+
+    return make_client("sqs", settings())
+
+
+def sqs_client() -> Any:
+    """The SQS client the "Poll SQS now" button uses; AwsConfigurationError without AWS."""
+    env = environment()
+    return _sqs_client(env.endpoint_url, env.region or settings().aws_region)
