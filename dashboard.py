@@ -66,7 +66,7 @@ def sidebar() -> None:
     env = resources.environment()
     with st.sidebar:
         if env.active:
-            st.badge("Demo mode", icon=":material/science:", color="orange")
+            st.badge("Demo data", icon=":material/science:", color="orange")
             st.caption(
                 "Running against a local SES emulator with generated data. "
                 "Nothing here reaches AWS."

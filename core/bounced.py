@@ -238,9 +238,13 @@ def _text_matches(term: str, dialect: str) -> ColumnElement[bool]:
 def _suppression_condition(value: str) -> list[ColumnElement[bool]]:
     # EXISTS rather than IN: half the addresses may be listed, and an IN list that big
     # would become the planner's starting point instead of a cheap per-row check.
+    # An alias of the mirror, correlated to the summaries only: the export's row query joins
+    # the mirror too, and an unaliased reference would correlate away the subquery's FROM.
+    mirror = MIRROR.alias("listed")
     listed = (
         select(literal(1))
-        .where(MIRROR.c.address == SUMMARIES.c.address, MIRROR.c.suppressed.is_(True))
+        .where(mirror.c.address == SUMMARIES.c.address, mirror.c.suppressed.is_(True))
+        .correlate(SUMMARIES)
         .exists()
     )
     if value == "suppressed":

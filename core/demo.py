@@ -32,8 +32,6 @@ from core.settings import Settings, load_settings
 LOG = logging.getLogger(__name__)
 
 DEMO_VARIABLE = "BOUNCEDESK_DEMO"
-DATA_DIR_VARIABLE = "BOUNCEDESK_DEMO_DATA_DIR"  # where the demo keeps its files (tests: a temp dir)
-DEFAULT_DATA_DIR = Path("data/demo")
 # Anything here means someone configured AWS on purpose: never start the demo over it.
 AWS_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
@@ -121,7 +119,7 @@ def ensure_demo(
     if not demo_requested(env) and not settings.demo:
         return DemoEnvironment(settings=settings, active=False)
     step = progress or (lambda message: LOG.info("demo: %s", message))
-    data_dir = Path(data_dir or env.get(DATA_DIR_VARIABLE) or DEFAULT_DATA_DIR)
+    data_dir = Path(data_dir or settings.demo_data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     unchecked = "verify_sns_sqs" not in settings.model_fields_set
     settings = _demo_settings(settings, data_dir)

@@ -63,9 +63,14 @@ class Settings(BaseSettings):
     soft_bounce_exclusion_count: int = Field(default=1, ge=1)
     soft_bounce_window_days: int = Field(default=30, ge=1)
 
+    # The SQS queue that receives the SES notifications ("Poll SQS now", poll-sqs default)
+    sqs_queue_url: str | None = None
+
     # Who acts from the CLI and in local mode
     actor: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
     demo: bool = False
+    # Where demo mode keeps its emulator files and database (tests use a temporary folder).
+    demo_data_dir: Path = Path("data/demo")
 
     @field_validator("database_url")
     @classmethod

@@ -63,8 +63,9 @@ def gateway() -> SesGateway:
 
 
 def queue_url_default() -> str:
-    """The demo queue, or empty: production has no queue setting yet (typed on the page)."""
-    return environment().queue_url or ""
+    """The configured queue (BOUNCEDESK_SQS_QUEUE_URL), else the demo's, else empty."""
+    env = environment()
+    return env.settings.sqs_queue_url or env.queue_url or ""
 
 
 def emulator_handle() -> Any:

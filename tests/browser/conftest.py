@@ -32,6 +32,8 @@ START_TIMEOUT = 60  # s, for /_stcore/health
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if CHROMIUM.exists():
         return
+    if os.environ.get("BOUNCEDESK_TEST_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError(f"{CHROMIUM} not found and the browser journeys are required")
     skip = pytest.mark.skip(
         reason=f"{CHROMIUM} not found: install Debian's Chromium (apt-get install chromium) "
         "to run the browser journeys"

@@ -248,11 +248,6 @@ def test_an_ses_failure_is_reported_per_address(listed: Any, mixed: Engine):
     assert on_ses_list(listed) == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core.bounced export (_stream) fails with a suppression filter: the mirror subquery "
-    "auto-correlates with the joined mirror table (reported to the lead; unmark when fixed)",
-)
 def test_export_with_the_suppression_filter_writes_the_listed_addresses(
     listed: Any, mixed: Engine, downloads: dict[str, Any]
 ):
