@@ -1,6 +1,6 @@
 """SES notification JSON for a demo event, in the exact shapes of the AWS documentation.
 
-Two families, as in /work/shared/samples: event publishing (``eventType``, mail with
+Two families, as in the project's shared samples folder: event publishing (``eventType``, mail with
 ``tags``, serialized with a trailing newline like the real messages) and feedback
 notifications (``notificationType``, mail with ``sourceIp``/``callerIdentity``). The SNS
 Subject follows what SES sets: "Amazon SES Email Event Notification" for event publishing,
