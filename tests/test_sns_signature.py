@@ -1,8 +1,8 @@
 """SNS signature verification against real signed messages and AWS's own signing certificates.
 
-The fixtures in tests/fixtures/sns are copied unchanged from the project's shared samples folder (see its
-SOURCES.md). Every certificate there has expired, which is why validity is judged at each
-message's Timestamp rather than by the real clock.
+The fixtures in tests/fixtures/sns are copied unchanged from the project's shared samples
+folder (see its SOURCES.md). Every certificate there has expired, which is why validity is
+judged at each message's Timestamp rather than by the real clock.
 """
 
 from __future__ import annotations
