@@ -40,6 +40,32 @@ def ingest_worker(url: str, path: str, seed: int, barrier: Any, results: Any) ->
         results.put(("error", repr(exc)))
 
 
+def collect(results: Any, workers: list[Any], deadline_s: float = 300) -> list[Any]:
+    """Every worker's outcome; a worker that died without reporting fails the test at once
+    with its exit code instead of leaving the test waiting for a result that never comes."""
+    import queue
+    import time
+
+    outcomes: list[Any] = []
+    deadline = time.monotonic() + deadline_s
+    while len(outcomes) < len(workers):
+        try:
+            outcomes.append(results.get(timeout=1))
+            continue
+        except queue.Empty:
+            pass
+        dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+        assert not dead, f"ingester processes died with exit codes {dead}; results: {outcomes}"
+        if time.monotonic() > deadline:
+            alive = sum(w.is_alive() for w in workers)
+            for worker in workers:
+                worker.kill()
+            raise AssertionError(f"{alive} ingester(s) still running after {deadline_s}s")
+    for worker in workers:
+        worker.join(timeout=30)
+    return outcomes
+
+
 def test_four_processes_ingesting_the_same_notifications_store_each_fact_once(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -57,9 +83,7 @@ def test_four_processes_ingesting_the_same_notifications_store_each_fact_once(
     ]
     for worker in workers:
         worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
+    outcomes = collect(results, workers)
 
     assert [status for status, _ in outcomes] == ["ok"] * PROCESSES, outcomes
     summaries = [summary for _, summary in outcomes]
