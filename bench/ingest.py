@@ -9,7 +9,10 @@ delivery off) to an NDJSON file, then times, as subprocesses with wall-clock tim
 - the real CLI into a fresh SQLite file and into a fresh PostgreSQL database (`bench_ingest`),
   with the peak resident memory of that process (psutil polling, checked against getrusage);
 - the baseline: `json.loads` of the envelope and of the inner Message, plain dict access, and
-  `sqlite3.executemany` into an equivalent table: the floor of what any Python ingester costs.
+  `sqlite3.executemany` (INSERT OR IGNORE, a commit per 500 rows, WAL) into a table of the
+  facts' main 15 columns with a unique text key and no other index: the floor of what any
+  Python ingester costs. It keeps no summaries or daily counts, learns nothing of which rows
+  were new, and stores timestamps as the text it received.
 
 Targets: SQLite >= 0.33 of the baseline's rate; PostgreSQL >= 5,000 notifications/s;
 peak memory < 300 MB whatever the file size.

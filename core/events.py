@@ -11,9 +11,8 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.addresses import domain_of, normalise_address
 from core.policy import classify_bounce, counts_toward_bounce_rate
@@ -57,11 +56,13 @@ class IgnoredNotification(Exception):
     """A genuine SES message that carries no recipient facts (e.g. a subscription notice)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedFact:
-    """One recipient of one notification, with every field the dashboard shows."""
+class ParsedFact(NamedTuple):
+    """One recipient of one notification, with every field the dashboard shows.
 
-    dedup_key: str
+    A named tuple rather than a frozen dataclass: as immutable, three times cheaper to make
+    (one per recipient of every notification), and already the row that stores it."""
+
+    dedup_key: bytes
     event_key: str
     family: str
     kind: str
@@ -93,7 +94,7 @@ class ParsedFact:
 
 def parse_notification(payload: Any, sns_message_id: str | None = None) -> list[ParsedFact]:
     """All recipient facts of one SES notification (already decoded from JSON)."""
-    if not isinstance(payload, Mapping):
+    if not _is_object(payload):
         raise NotificationError("not_ses", f"expected a JSON object, got {_type(payload)}")
     family, name = _family_and_name(payload)
     kind, object_name = KINDS[name]
@@ -145,7 +146,9 @@ def _common_fields(
         event_key = f"{kind}:{message_id}:{occurred_at.isoformat()}"
     else:
         event_key = f"{kind}:{message_id}"
-    tags = mail.get("tags") if isinstance(mail.get("tags"), Mapping) else None
+    tags = mail.get("tags")
+    if not _is_object(tags):
+        tags = None
     return {
         "event_key": event_key[:300],
         "family": family,
@@ -167,7 +170,7 @@ def _fact(common: dict[str, Any], recipient: str, extra: dict[str, Any]) -> Pars
     address = normalise_address(recipient)
     if not address:
         raise NotificationError("missing_field", "a recipient address is empty")
-    digest = hashlib.sha256(f"{common['event_key']}\n{address}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{common['event_key']}\n{address}".encode()).digest()
     return ParsedFact(
         dedup_key=digest,
         recipient=recipient,
@@ -281,11 +284,16 @@ def _mapping(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = obj.get(key)
     if value is None:
         raise NotificationError("missing_field", f"required field {key!r} is missing")
-    if not isinstance(value, Mapping):
+    if not _is_object(value):
         raise NotificationError(
             "wrong_type", f"field {key!r} should be an object, not {_type(value)}"
         )
     return value
+
+
+def _is_object(value: Any) -> bool:
+    # JSON objects arrive as dicts: that check first, the ABC's (much slower) for the rest.
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _text(obj: Mapping[str, Any], key: str, *, required: bool = False) -> Any:
@@ -309,7 +317,7 @@ def _objects(obj: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     items = obj.get(key)
     if items is None:
         raise NotificationError("missing_field", f"required field {key!r} is missing")
-    if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+    if not isinstance(items, list) or not all(_is_object(i) for i in items):
         raise NotificationError("wrong_type", f"field {key!r} should be a list of objects")
     return items
 
@@ -340,7 +348,7 @@ def _timestamp(obj: Mapping[str, Any], key: str, *, required: bool) -> datetime 
 
 def _subject(mail: Mapping[str, Any]) -> str | None:
     headers = mail.get("commonHeaders")
-    if isinstance(headers, Mapping) and isinstance(headers.get("subject"), str):
+    if _is_object(headers) and isinstance(headers.get("subject"), str):
         return storable_text(headers["subject"])[:MAX_TEXT]
     return None
 
@@ -357,8 +365,12 @@ def _detail(obj: Mapping[str, Any], *keys: str) -> str | None:
     return _json(picked) if picked else None
 
 
+# One encoder for every call: json.dumps with options builds a new one each time.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def _json(value: Any) -> str:
-    return storable_text(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return storable_text(_ENCODER.encode(value))
 
 
 def storable_text(text: str) -> str:

@@ -5,7 +5,8 @@ bounce rate (hard bounces SES attempted; not ``OnAccountSuppressionList``), over
 official CloudWatch reputation metrics are shown beside them, because SES computes its rate
 over a "representative volume" we cannot reproduce exactly.
 
-Trends read the small ``daily_counts`` and ``metric_points`` tables, never the facts.
+Trends read the small ``daily_counts`` and ``metric_points`` tables, and top domains
+``daily_domain_counts``: never the facts.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from sqlalchemy import Connection, Engine, Table, and_, case, func, select
 from core.db import translated_errors
 from core.errors import InvalidInput
 from core.ingest import utcnow
-from core.models import AccountSnapshot, DailyCount, Fact, MetricPoint
+from core.models import AccountSnapshot, DailyCount, DailyDomainCount, MetricPoint
 from core.policy import BOUNCE_PAUSE, BOUNCE_REVIEW, NOT_COUNTED_SUBTYPES
 from core.rates import RateStatus, bounce_status, complaint_status, headroom, rate
 
 Kind = Literal["bounce", "complaint"]
 DAILY = cast(Table, DailyCount.__table__)
 POINTS = cast(Table, MetricPoint.__table__)
-FACTS = cast(Table, Fact.__table__)
+DOMAINS = cast(Table, DailyDomainCount.__table__)
 SNAPSHOTS = cast(Table, AccountSnapshot.__table__)
 CLOUDWATCH = "cloudwatch"
 HOUR, DAY = 3600, 86400
@@ -326,29 +327,27 @@ def bounces_by_type(engine: Engine, start: date, end: date) -> list[TypeCount]:
 
 def top_domains(engine: Engine, start: date, end: date, limit: int = 10) -> list[DomainCount]:
     """Recipient domains with the most bounces and complaints between two UTC days."""
-    is_bounce = FACTS.c.kind == "bounce"
+    is_bounce = DOMAINS.c.kind == "bounce"
+
+    def counted(condition: Any) -> Any:
+        return func.sum(case((condition, DOMAINS.c.count), else_=0))
 
     def bounces(classification: str) -> Any:
-        hit = and_(is_bounce, FACTS.c.classification == classification)
-        return func.sum(case((hit, 1), else_=0))
+        return counted(and_(is_bounce, DOMAINS.c.classification == classification))
 
-    total = func.count().label("total")
+    total = func.sum(DOMAINS.c.count).label("total")
     query = (
         select(
-            FACTS.c.domain,
+            DOMAINS.c.domain,
             bounces("hard"),
             bounces("soft"),
             bounces("undetermined"),
-            func.sum(case((FACTS.c.kind == "complaint", 1), else_=0)),
+            counted(DOMAINS.c.kind == "complaint"),
             total,
         )
-        .where(
-            FACTS.c.kind.in_(["bounce", "complaint"]),
-            FACTS.c.occurred_at >= day_start(start),
-            FACTS.c.occurred_at < day_start(end + timedelta(days=1)),
-        )
-        .group_by(FACTS.c.domain)
-        .order_by(total.desc(), FACTS.c.domain)
+        .where(DOMAINS.c.day >= start, DOMAINS.c.day <= end)
+        .group_by(DOMAINS.c.domain)
+        .order_by(total.desc(), DOMAINS.c.domain)
         .limit(limit)
     )
     with translated_errors(), engine.connect() as connection:

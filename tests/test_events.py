@@ -59,7 +59,7 @@ def test_it_parses_every_event_publishing_type_from_the_docs(
     assert fact.ses_message_id == payload["mail"]["messageId"]
     assert fact.configuration_set == "ConfigSet"
     assert json.loads(fact.tags)["ses:configuration-set"] == ["ConfigSet"]
-    assert len(fact.dedup_key) == 64
+    assert len(fact.dedup_key) == 32  # a sha256 digest
 
 
 def test_the_rendering_failure_type_has_a_space_and_keeps_its_template_and_error() -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 00:19:05.527267
+Create Date: 2026-11-28 01:25:12.883666
 
 """
 
@@ -243,6 +243,27 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "daily_domain_counts",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column(
+            "domain",
+            sa.String(length=255)
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=255), "mariadb"
+            )
+            .with_variant(
+                mysql.VARCHAR(charset="utf8mb4", collation="utf8mb4_bin", length=255), "mysql"
+            ),
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("classification", sa.String(length=16), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "day", "domain", "kind", "classification", name=op.f("pk_daily_domain_counts")
+        ),
+    )
+    op.create_table(
         "dead_letters",
         sa.Column(
             "id",
@@ -328,7 +349,13 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("dedup_key", sa.String(length=64), nullable=False),
+        sa.Column(
+            "dedup_key",
+            sa.LargeBinary(length=32)
+            .with_variant(sa.BINARY(length=32), "mariadb")
+            .with_variant(sa.BINARY(length=32), "mysql"),
+            nullable=False,
+        ),
         sa.Column("event_key", sa.String(length=300), nullable=False),
         sa.Column("family", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
@@ -390,13 +417,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("facts", schema=None) as batch_op:
         batch_op.create_index("ix_facts_address_occurred", ["address", "occurred_at"], unique=False)
-        batch_op.create_index(
-            "ix_facts_domain", ["domain", "occurred_at", "kind", "classification"], unique=False
-        )
         batch_op.create_index("ix_facts_kind_occurred", ["kind", "occurred_at"], unique=False)
-        batch_op.create_index(
-            "ix_facts_occurred", ["occurred_at", "kind", "domain", "classification"], unique=False
-        )
 
     op.create_table(
         "ingestion_runs",
@@ -741,9 +762,7 @@ def downgrade() -> None:
 
     op.drop_table("ingestion_runs")
     with op.batch_alter_table("facts", schema=None) as batch_op:
-        batch_op.drop_index("ix_facts_occurred")
         batch_op.drop_index("ix_facts_kind_occurred")
-        batch_op.drop_index("ix_facts_domain")
         batch_op.drop_index("ix_facts_address_occurred")
 
     op.drop_table("facts")
@@ -756,6 +775,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_dead_letters_received_at"))
 
     op.drop_table("dead_letters")
+    op.drop_table("daily_domain_counts")
     op.drop_table("daily_counts")
     with op.batch_alter_table("confirmations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_confirmations_address"))
