@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.access import Actor
 from core.errors import BounceDeskError
-from ui import feedback, resources
+from ui import identity, resources
 
 st.set_page_config(
     page_title="Bounce Desk",
@@ -58,11 +59,17 @@ PAGES = [
         icon=":material/group:",
         url_path="user_directory",
     ),
+    st.Page(
+        "pages/audit_log.py",
+        title="Audit log",
+        icon=":material/policy:",
+        url_path="audit_log",
+    ),
 ]
 
 
-def sidebar() -> None:
-    """Who is acting, against what: shown on every page."""
+def sidebar(actor: Actor) -> None:
+    """Who is acting, with which role, against what: shown on every page."""
     env = resources.environment()
     with st.sidebar:
         if env.active:
@@ -71,12 +78,10 @@ def sidebar() -> None:
                 "Running against a local SES emulator with generated data. "
                 "Nothing here reaches AWS."
             )
-        if feedback.sign_in_configured():
-            st.caption(f"Signed in as `{feedback.plain(feedback.current_actor())}`")
+        # Names come from the identity provider or configuration: plain text, never Markdown.
+        st.text(identity.describe(actor))
+        if identity.sign_in_configured():
             st.button("Sign out", key="sidebar_sign_out", on_click=st.logout)
-        else:
-            actor = feedback.plain(feedback.current_actor())
-            st.caption(f"Sign-in is off (local mode) — acting as `{actor}`")
         with st.expander(
             "Connection", expanded=False, icon=":material/lan:", key="sidebar_connection"
         ):
@@ -86,16 +91,7 @@ def sidebar() -> None:
             region = env.region or env.settings.aws_region or "from the AWS configuration"
             st.text(f"Region: {region}")
             for note in env.notes:
-                st.caption(note)
-
-
-def require_sign_in() -> None:
-    """With [auth] in secrets.toml, nobody acts without signing in first."""
-    if feedback.sign_in_configured() and not st.user.get("is_logged_in"):
-        st.title("Bounce Desk")
-        st.write("Sign in to continue.")
-        st.button("Sign in", key="sign_in", on_click=st.login, type="primary")
-        st.stop()
+                st.text(note)
 
 
 # Navigation first: the page list shows at once, even while the demo seeds its data.
@@ -105,6 +101,7 @@ try:
 except BounceDeskError as exc:
     st.error(f"Bounce Desk cannot start: {exc}", icon=":material/error:")
     st.stop()
-require_sign_in()
-sidebar()
+# Nobody reads anything before this: sign-in, role, or local mode on a loopback address.
+actor = identity.resolve()
+sidebar(actor)
 page.run()

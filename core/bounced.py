@@ -23,14 +23,15 @@ from typing import Any, BinaryIO, Literal, cast
 from sqlalchemy import Connection, Engine, Select, Table, func, literal, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.access import Action, Actor, require
 from core.addresses import normalise_address
+from core.audit import AuditRecord, audit_for_address, record_audit
 from core.confirmations import (
     ConfirmationEntry,
     confirmation_history,
     confirmation_lookups,
     confirmation_state,
     confirmed_addresses,
-    record_audit,
 )
 from core.csv_safety import write_csv
 from core.db import translated_errors
@@ -172,7 +173,8 @@ class DirectoryEntry:
 @dataclass(frozen=True, slots=True)
 class AddressDetail:
     """Everything known about one address. `facts` is newest first and capped at the
-    `fact_limit` asked for; `facts_total` says how many there are."""
+    `fact_limit` asked for; `facts_total` says how many there are. `audit` is what Bounce
+    Desk did to it (confirmations, removals), newest first."""
 
     address: str
     summary: BouncedRow | None
@@ -181,6 +183,7 @@ class AddressDetail:
     suppression: SuppressionEntry | None
     confirmations: list[ConfirmationEntry]
     user: DirectoryEntry | None
+    audit: list[AuditRecord] = field(default_factory=list)
 
 
 # --- Filters -------------------------------------------------------------------------------
@@ -405,21 +408,21 @@ def _stream(engine: Engine, flt: BouncedFilter, sort: str) -> Iterator[tuple[Any
 
 def export_bounced_csv(
     engine: Engine,
+    actor: Actor,
     flt: BouncedFilter,
     out: BinaryIO,
     *,
     bom: bool = False,
     sort: str = "last_event_desc",
-    actor: str | None = None,
 ) -> int:
-    """Write the whole filtered list to `out` as CSV (columns = BouncedRow fields), one
-    chunk at a time; return the rows written. With `actor`, the export of personal data
-    is recorded in the audit log."""
+    """Write the whole filtered list to `out` as formula-safe CSV (columns = BouncedRow
+    fields), one chunk at a time; return the rows written. The export of personal data is
+    recorded in the audit log."""
+    require(actor, Action.EXPORT)
     written = write_csv(_stream(engine, flt, sort), BOUNCED_HEADER, out, bom)
-    if actor:
-        with translated_errors(), engine.begin() as connection:
-            parameters = {"filter": _describe(flt), "sort": sort}
-            record_audit(connection, actor, "export.bounced", None, f"{written} rows", parameters)
+    with translated_errors(), engine.begin() as connection:
+        parameters = {"filter": _describe(flt), "sort": sort}
+        record_audit(connection, actor, "export.bounced", None, f"{written} rows", parameters)
     return written
 
 
@@ -462,7 +465,8 @@ def address_detail(engine: Engine, address: str, *, fact_limit: int = 200) -> Ad
             _columns(DIRECTORY, DirectoryEntry).where(DIRECTORY.c.address == address)
         ).first()
     confirmations = confirmation_history(engine, address)
-    if not (summary_row or facts or mirror or user or confirmations):
+    audit = audit_for_address(engine, address)
+    if not (summary_row or facts or mirror or user or confirmations or audit):
         return None
     return AddressDetail(
         address=address,
@@ -472,6 +476,7 @@ def address_detail(engine: Engine, address: str, *, fact_limit: int = 200) -> Ad
         suppression=SuppressionEntry(*mirror) if mirror else None,
         confirmations=confirmations,
         user=DirectoryEntry(*user) if user else None,
+        audit=audit,
     )
 
 

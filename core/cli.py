@@ -31,11 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _optional_command_modules() -> list[Any]:
-    """Command groups that live beside their core modules (gateway, mailing status)."""
+    """Command groups that live beside their core modules (gateway, mailing, audit)."""
     import importlib
 
     found = []
-    for name in ("core.cli_gateway", "core.cli_mailing"):
+    for name in ("core.cli_gateway", "core.cli_mailing", "core.cli_audit"):
         try:
             found.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:

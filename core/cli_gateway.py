@@ -2,9 +2,11 @@
 
     python -m core suppression sync [--incremental]
     python -m core suppression remove ADDR... | --from-file F [--reason TEXT] [--yes]
+                                      [--dry-run] [--admin-override]
     python -m core suppression resume RUN_ID
     python -m core suppression retry-failed RUN_ID
     python -m core suppression import-job --from-file F [--reason TEXT] [--yes]
+                                      [--dry-run] [--admin-override] [--confirm-count N]
     python -m core suppression poll-jobs [--run RUN_ID]
     python -m core suppression export --console-csv [-o FILE] [--all-suppressed]
     python -m core suppression detail ADDRESS
@@ -12,10 +14,12 @@
     python -m core account
 
 Every command takes --database-url. `core.cli` calls each handler as
-``handler(args, settings)``; ``handler(args)`` loads the settings itself. The exit code is 0
-when everything asked for was done, 1 when something failed or was rejected (and, for
-`account`, when SES does not report the account HEALTHY and sending), 2 when configuration
-is missing.
+``handler(args, settings)``; ``handler(args)`` loads the settings itself. Commands act as
+`settings.actor` with `settings.cli_role` (core.access): a removal plans first (what
+`--dry-run` prints) and sends only the addresses that role may remove. The exit code is 0
+when everything asked for was done, 1 when something failed, was rejected or was refused
+(and, for `account`, when SES does not report the account HEALTHY and sending), 2 when
+configuration is missing.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from typing import TextIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import metrics, suppression
-from core.confirmations import record_audit
+from core import metrics, removal, suppression
+from core.access import Actor, cli_actor
 from core.db import make_engine, session_factory
 from core.errors import AwsConfigurationError, BounceDeskError, SettingsError
+from core.guardrails import RejectedLine, RemovalPlan, Verdict, plan_removal
 from core.ses import SesGateway
 from core.settings import Settings, load_settings
 
@@ -85,10 +90,25 @@ def _register_suppression(
     sync.add_argument("--incremental", action="store_true", help="only entries changed since")
     remove = add("remove", handle_remove, "remove addresses, one SES call each, paced")
     remove.add_argument("addresses", nargs="*", metavar="ADDR")
-    for command in (remove, add("import-job", handle_import_job, "remove in bulk (S3 + job)")):
+    bulk = add("import-job", handle_import_job, "remove in bulk (S3 + job)")
+    for command in (remove, bulk):
         command.add_argument("--from-file", type=Path, help="one address per line")
         command.add_argument("--reason", default="", help="recorded in the audit trail")
         command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        command.add_argument(
+            "--dry-run", action="store_true", help="print what would happen, change nothing"
+        )
+        command.add_argument(
+            "--admin-override",
+            action="store_true",
+            help="admin: also remove addresses that need an admin (needs --reason)",
+        )
+    bulk.add_argument(
+        "--confirm-count",
+        type=int,
+        metavar="N",
+        help="the number of addresses, required above max_removals_per_click",
+    )
     for name, handler in (("resume", handle_resume), ("retry-failed", handle_retry_failed)):
         text = "finish an interrupted run" if name == "resume" else "send failed ones again"
         add(name, handler, text).add_argument("run_id", type=int, metavar="RUN_ID")
@@ -98,7 +118,9 @@ def _register_suppression(
     export.add_argument("--console-csv", action="store_true", required=True)
     export.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
     export.add_argument(
-        "--all-suppressed", action="store_true", help="every suppressed address, not only confirmed"
+        "--all-suppressed",
+        action="store_true",
+        help="every suppressed address, not only confirmed (admin role)",
     )
     detail = add("detail", handle_detail, "why SES lists an address, with our bounce record")
     detail.add_argument("address")
@@ -112,6 +134,10 @@ class _Context:
     settings: Settings
     sessions: sessionmaker[Session]
     args: argparse.Namespace
+
+    @property
+    def actor(self) -> Actor:
+        return cli_actor(self.settings)
 
     def gateway(self) -> SesGateway:
         factory: GatewayFactory = self.args.gateway_factory
@@ -168,29 +194,42 @@ def _confirmed(args: argparse.Namespace, question: str, stdin: TextIO | None = N
     return stdin.readline().strip().lower() in {"y", "yes"}
 
 
-def _print_rejected(rejected: tuple[suppression.RejectedLine, ...]) -> None:
+def _print_rejected(rejected: tuple[RejectedLine, ...]) -> None:
     for line in rejected:
         print(f"rejected line {line.line}: {line.raw.strip()!r}: {line.reason}")
 
 
-def _print_removal(report: suppression.RemovalReport) -> int:
-    _print_rejected(report.rejected)
+def _print_plan(plan: RemovalPlan, *, everything: bool) -> None:
+    """Rejected lines and the addresses this role may not remove (all of them with
+    `everything`, for --dry-run), then one summary line."""
+    _print_rejected(plan.rejected)
+    for item in plan.items:
+        if everything or item.verdict is not Verdict.ALLOWED:
+            print(f"  {item.verdict:<11} {item.address}: {item.why}")
+    counts = ", ".join(
+        f"{plan.count(verdict)} {verdict.value.replace('_', ' ')}" for verdict in Verdict
+    )
+    via = "one SES call each" if plan.method == "api" else "more than one click allows"
+    print(f"plan for {plan.actor} ({plan.role}): {counts} ({via})")
+
+
+def _print_removal(report: removal.RemovalReport) -> int:
     if report.run_id is None:
         print("nothing to remove")
         return 1 if report.rejected else 0
     counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(report.counts.items()))
     print(f"removal run {report.run_id} ({report.method}): {report.status}; {counts}")
     for result in report.results:
-        if result.outcome == suppression.Outcome.FAILED:
+        if result.outcome == removal.Outcome.FAILED:
             print(f"  failed {result.address}: {result.message}")
-    if report.count(suppression.Outcome.PENDING):
+    if report.count(removal.Outcome.PENDING):
         print(f"resume with: python -m core suppression resume {report.run_id}")
-    if report.count(suppression.Outcome.FAILED):
+    if report.count(removal.Outcome.FAILED):
         print(f"retry failed ones with: python -m core suppression retry-failed {report.run_id}")
     return 0 if report.ok else 1
 
 
-def _print_progress(done: int, total: int, result: suppression.AddressResult) -> None:
+def _print_progress(done: int, total: int, result: removal.AddressResult) -> None:
     print(f"  [{done}/{total}] {result.outcome} {result.address}", flush=True)
 
 
@@ -201,7 +240,7 @@ def _print_progress(done: int, total: int, result: suppression.AddressResult) ->
 def handle_sync(args: argparse.Namespace, settings: Settings | None = None) -> int:
     with _context(args, settings) as ctx:
         report = suppression.sync_suppression_list(
-            ctx.sessions, ctx.gateway(), incremental=args.incremental
+            ctx.sessions, ctx.gateway(), actor=ctx.actor, incremental=args.incremental
         )
     kind = "incremental" if report.incremental else "full"
     print(
@@ -213,71 +252,118 @@ def handle_sync(args: argparse.Namespace, settings: Settings | None = None) -> i
     return 0
 
 
+def _plan(ctx: _Context, args: argparse.Namespace) -> RemovalPlan:
+    return plan_removal(
+        ctx.sessions,
+        _read_addresses(args),
+        actor=ctx.actor,
+        reason=args.reason,
+        override=args.admin_override,
+        max_per_click=ctx.settings.max_removals_per_click,
+    )
+
+
+def _left_out(plan: RemovalPlan) -> str:
+    left = len(plan.items) - len(plan.allowed)
+    return f" ({left} left out, see above)" if left else ""
+
+
 @_reports_errors
 def handle_remove(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    validated = suppression.validate_addresses(_read_addresses(args))
     with _context(args, settings) as ctx:
-        rate = ctx.settings.ses_request_rate
-        count = len(validated.accepted)
-        question = (
-            f"Remove {count} addresses from the SES suppression list (~{count / rate:.0f} s)?"
-        )
-        if validated.accepted and not _confirmed(args, question):
-            _print_rejected(tuple(validated.rejected))
+        plan = _plan(ctx, args)
+        _print_plan(plan, everything=args.dry_run)
+        limit = ctx.settings.max_removals_per_click
+        if args.dry_run:
+            return 0 if plan.ok else 1
+        count = len(plan.allowed)
+        if count > limit:
+            print(
+                f"error: {count} addresses are more than {limit} at once "
+                "(max_removals_per_click): use `python -m core suppression import-job`",
+                file=sys.stderr,
+            )
             return 1
-        report = suppression.remove_from_suppression_list(
+        rate = ctx.settings.ses_request_rate
+        question = (
+            f"Remove {count} addresses from the SES suppression list (~{count / rate:.0f} s)"
+            f"{_left_out(plan)}?"
+        )
+        if count and not _confirmed(args, question):
+            return 1
+        report = removal.remove_from_suppression_list(
             ctx.sessions,
             ctx.gateway(),
-            validated.accepted,
-            actor=ctx.settings.actor,
+            plan.allowed,
+            actor=ctx.actor,
             reason=args.reason,
+            override=args.admin_override,
+            max_per_click=limit,
             progress=_print_progress,
         )
-    return _print_removal(_with_rejected(report, validated))
+    code = _print_removal(replace(report, rejected=plan.rejected))
+    return code if plan.ok else 1
 
 
-def _with_rejected(
-    report: suppression.RemovalReport, validated: suppression.ValidatedAddresses
-) -> suppression.RemovalReport:
-    """Validation ran on the raw lines here, so the line numbers in the report are theirs."""
-    return replace(report, rejected=tuple(validated.rejected))
+def _count_confirmed(args: argparse.Namespace, count: int, stdin: TextIO | None = None) -> bool:
+    """The extra confirmation above max_removals_per_click: the exact number, given with
+    --confirm-count or typed in answer to the question (--yes is not enough)."""
+    if args.confirm_count is not None:
+        if args.confirm_count == count:
+            return True
+        print(f"not confirmed: --confirm-count {args.confirm_count}, not {count}", file=sys.stderr)
+        return False
+    stdin = stdin or sys.stdin
+    if not stdin.isatty():
+        print(f"not confirmed: pass --confirm-count {count}", file=sys.stderr)
+        return False
+    print(f"Type the number of addresses to remove ({count}) to confirm: ", end="", flush=True)
+    return stdin.readline().strip() == str(count)
 
 
 @_reports_errors
 def handle_import_job(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    validated = suppression.validate_addresses(_read_addresses(args))
     with _context(args, settings) as ctx:
-        count = len(validated.accepted)
-        question = f"Remove {count} addresses with SES import jobs?"
-        if validated.accepted and not _confirmed(args, question):
-            _print_rejected(tuple(validated.rejected))
+        plan = _plan(ctx, args)
+        _print_plan(plan, everything=args.dry_run)
+        if args.dry_run:
+            return 0 if plan.ok else 1
+        count, limit = len(plan.allowed), ctx.settings.max_removals_per_click
+        question = f"Remove {count} addresses with SES import jobs{_left_out(plan)}?"
+        if count > limit:
+            if not _count_confirmed(args, count):
+                return 1
+        elif count and not _confirmed(args, question):
             return 1
-        report = suppression.start_import_removal(
+        report = removal.start_import_removal(
             ctx.sessions,
             ctx.gateway(),
-            validated.accepted,
-            actor=ctx.settings.actor,
+            plan.allowed,
+            actor=ctx.actor,
             reason=args.reason,
+            override=args.admin_override,
+            max_per_click=limit,
+            confirm_count=count,
             bucket=ctx.settings.suppression_import_bucket,
             prefix=ctx.settings.suppression_import_prefix,
         )
-    code = _print_removal(_with_rejected(report, validated))
+    code = _print_removal(replace(report, rejected=plan.rejected))
     if report.run_id is not None:
         print(f"follow with: python -m core suppression poll-jobs --run {report.run_id}")
-    return code
+    return code if plan.ok else 1
 
 
 @_reports_errors
 def handle_resume(args: argparse.Namespace, settings: Settings | None = None) -> int:
     with _context(args, settings) as ctx:
-        report = suppression.resume_removal(
+        report = removal.resume_removal(
             ctx.sessions,
             ctx.gateway(),
             args.run_id,
+            actor=ctx.actor,
             progress=_print_progress,
             bucket=ctx.settings.suppression_import_bucket,
             prefix=ctx.settings.suppression_import_prefix,
-            actor=ctx.settings.actor,
         )
     return _print_removal(report)
 
@@ -285,14 +371,14 @@ def handle_resume(args: argparse.Namespace, settings: Settings | None = None) ->
 @_reports_errors
 def handle_retry_failed(args: argparse.Namespace, settings: Settings | None = None) -> int:
     with _context(args, settings) as ctx:
-        report = suppression.retry_failed(
+        report = removal.retry_failed(
             ctx.sessions,
             ctx.gateway(),
             args.run_id,
+            actor=ctx.actor,
             progress=_print_progress,
             bucket=ctx.settings.suppression_import_bucket,
             prefix=ctx.settings.suppression_import_prefix,
-            actor=ctx.settings.actor,
         )
     return _print_removal(report)
 
@@ -300,7 +386,9 @@ def handle_retry_failed(args: argparse.Namespace, settings: Settings | None = No
 @_reports_errors
 def handle_poll_jobs(args: argparse.Namespace, settings: Settings | None = None) -> int:
     with _context(args, settings) as ctx:
-        states = suppression.poll_import_jobs(ctx.sessions, ctx.gateway(), run_id=args.run_id)
+        states = removal.poll_import_jobs(
+            ctx.sessions, ctx.gateway(), actor=ctx.actor, run_id=args.run_id
+        )
     if not states:
         print("no unfinished import jobs")
     for job in states:
@@ -316,23 +404,27 @@ def handle_poll_jobs(args: argparse.Namespace, settings: Settings | None = None)
 
 @_reports_errors
 def handle_export(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx, ctx.sessions() as session:
-        addresses = suppression.console_csv_candidates(
-            session, confirmed_only=not args.all_suppressed
+    with _context(args, settings) as ctx:
+        export = suppression.export_console_csv(
+            ctx.sessions, ctx.actor, confirmed_only=not args.all_suppressed
         )
-        # Addresses are personal data: every export leaves an audit entry.
-        parameters = {"all_suppressed": args.all_suppressed, "output": str(args.output or "-")}
-        record_audit(
-            session.connection(), ctx.settings.actor, "export.console_csv", None,
-            f"{len(addresses)} addresses", parameters,
-        )  # fmt: skip
-        session.commit()
-    body = suppression.console_bulk_delete_csv(addresses)
     if args.output is None:
-        sys.stdout.write(body.decode("utf-8"))
+        sys.stdout.write(export.body.decode("utf-8"))
     else:
-        args.output.write_bytes(body)
-        print(f"wrote {len(addresses)} addresses to {args.output}", file=sys.stderr)
+        args.output.write_bytes(export.body)
+        print(f"wrote {export.count} addresses to {args.output}", file=sys.stderr)
+    for address in export.left_out:
+        print(
+            f"left out {address!r}: it starts like a spreadsheet formula; remove it with "
+            "`python -m core suppression remove` instead",
+            file=sys.stderr,
+        )
+    for address in export.needs_admin:
+        print(
+            f"left out {address!r}: removing it needs an admin "
+            "(`python -m core suppression remove --admin-override --reason ...`)",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -1,4 +1,8 @@
-"""CLI commands for the store and ingestion: db, ingest, poll-sqs, dead-letters."""
+"""CLI commands for the store and ingestion: db, ingest, poll-sqs, dead-letters.
+
+`ingest`, `poll-sqs` and `dead-letters retry` act as `settings.actor` with
+`settings.cli_role` (operator or above) and leave an audit entry (core.intake).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import argparse
 import sys
 from typing import Any
 
+from core.access import cli_actor
 from core.db import current_revision, make_engine, upgrade
 from core.dead_letters import list_dead_letters, retry_dead_letters
 from core.ingest import Ingester, IngestSummary, verifier_from_settings
+from core.intake import ingest_stream, poll_queue, start_polling
 from core.settings import Settings
-from core.sources import open_input, read_items
+from core.sources import open_input
 
 VERIFY_CHOICES = ["off", "when_present", "required"]
 # SUPPRESS keeps a sub-command's default from overwriting the top-level --database-url.
@@ -78,6 +84,7 @@ def make_ingester(settings: Settings, entry_point: str, verify: str) -> Ingester
 
 def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
     ingester = make_ingester(settings, "file", args.verify or settings.verify_sns_file)
+    actor = cli_actor(settings)
     total, unreadable = IngestSummary(), 0
     for name in args.files:
         label = "stdin" if name == "-" else name
@@ -88,7 +95,7 @@ def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
             unreadable += 1
             continue
         with stream:
-            summary = ingester.ingest(read_items(stream, f"file:{label}"), source=label)
+            summary = ingest_stream(ingester, actor, stream, label)
         print(f"{label}: {format_summary(summary)}", file=sys.stderr)
         total.add(summary)
     print(format_summary(total))
@@ -97,13 +104,14 @@ def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
 
 def poll_sqs(args: argparse.Namespace, settings: Settings) -> int:
     from core.aws import make_client
-    from core.sqs import poll_forever, poll_once
+    from core.sqs import poll_forever
 
     sqs = make_client("sqs", settings)
     ingester = make_ingester(settings, "sqs", settings.verify_sns_sqs)
+    actor = cli_actor(settings)
     options = {"max_messages": args.max_messages, "wait_seconds": args.wait_seconds}
     if args.once:
-        report = poll_once(sqs, args.queue_url, ingester, **options)
+        report = poll_queue(sqs, args.queue_url, ingester, actor, **options)
         print(f"{report.messages} message(s): {format_summary(report.summary)}")
         for error in report.errors:
             print(f"error: {error}", file=sys.stderr)
@@ -113,6 +121,7 @@ def poll_sqs(args: argparse.Namespace, settings: Settings) -> int:
         if report.messages:
             print(f"{report.messages} message(s): {format_summary(report.summary)}", flush=True)
 
+    start_polling(ingester.engine, actor, args.queue_url)
     poll_forever(sqs, args.queue_url, ingester, on_report=show, **options)
     return 0
 
@@ -132,7 +141,7 @@ def dead_letters_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def dead_letters_retry(args: argparse.Namespace, settings: Settings) -> int:
     ingester = make_ingester(settings, "retry", args.verify or settings.verify_sns_file)
-    outcomes = retry_dead_letters(ingester.engine, ingester, args.ids or None)
+    outcomes = retry_dead_letters(ingester.engine, ingester, cli_actor(settings), args.ids or None)
     for outcome in outcomes:
         state = f"resolved, {outcome.stored} stored" if outcome.resolved else outcome.reason
         print(f"#{outcome.id}: {state}")

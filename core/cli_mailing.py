@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import Any, BinaryIO
 
+from core.access import cli_actor
 from core.db import make_engine
 from core.mailing import export_exclusions_csv, mailing_status
 from core.settings import Settings
@@ -57,4 +58,4 @@ def export_exclusions(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(engine: Any, settings: Settings, out: BinaryIO, bom: bool) -> int:
-    return export_exclusions_csv(engine, settings, out, bom, actor=settings.actor)
+    return export_exclusions_csv(engine, cli_actor(settings), settings, out, bom)

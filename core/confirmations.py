@@ -13,7 +13,6 @@ is also written to the audit log in the same transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,18 +34,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.access import Action, Actor, require
 from core.addresses import is_valid_address, normalise_address
+from core.audit import record_audit
 from core.db import translated_errors
 from core.errors import InvalidInput
 from core.ingest import utcnow
-from core.models import AddressSummary, AuditEntry, Confirmation, Fact, SuppressedDestination
+from core.models import AddressSummary, Confirmation, Fact, SuppressedDestination
 from core.policy import NOT_COUNTED_SUBTYPES
 
 CONFIRMATIONS = cast(Table, Confirmation.__table__)
 FACTS = cast(Table, Fact.__table__)
 MIRROR = cast(Table, SuppressedDestination.__table__)
 SUMMARIES = cast(Table, AddressSummary.__table__)
-AUDIT = cast(Table, AuditEntry.__table__)
 CHUNK = 500  # addresses per IN (...) list: well under every backend's parameter limit
 
 
@@ -169,17 +169,18 @@ def confirmed_addresses() -> Select[Any]:
 
 
 def confirm_valid(
-    engine: Engine, addresses: Iterable[str], *, actor: str, note: str
+    engine: Engine, addresses: Iterable[str], *, actor: Actor, note: str
 ) -> list[ConfirmResult]:
-    """Record that staff checked each address exists. `note` (how it was checked) is
-    required. An address already confirmed-valid is left alone and reported as such."""
-    _require("actor", actor)
+    """Record that staff checked each address exists (operator role). `note` (how it was
+    checked) is required. An address already confirmed-valid is left alone and reported as
+    such. Each confirmation gets its audit entry in the same transaction."""
+    require(actor, Action.CONFIRM)
     _require("note", note)
     results, accepted = _screen(addresses)
     now = utcnow()
     with translated_errors(), engine.begin() as connection:
         already = _currently_valid(connection, accepted)
-        rows = [_confirmation_row(a, now, actor, note) for a in accepted if a not in already]
+        rows = [_confirmation_row(a, now, actor.name, note) for a in accepted if a not in already]
         if rows:
             connection.execute(insert(CONFIRMATIONS), rows)
         for address in accepted:
@@ -195,10 +196,11 @@ def confirm_valid(
 
 
 def revoke_confirmation(
-    engine: Engine, addresses: Iterable[str], *, actor: str, note: str
+    engine: Engine, addresses: Iterable[str], *, actor: Actor, note: str
 ) -> list[ConfirmResult]:
-    """End every unrevoked confirmation of each address; `note` (why) is required."""
-    _require("actor", actor)
+    """End every unrevoked confirmation of each address (operator role); `note` (why) is
+    required."""
+    require(actor, Action.CONFIRM)
     _require("note", note)
     results, accepted = _screen(addresses)
     now = utcnow()
@@ -208,7 +210,7 @@ def revoke_confirmation(
             connection.execute(
                 update(CONFIRMATIONS)
                 .where(CONFIRMATIONS.c.address.in_(chunk), CONFIRMATIONS.c.revoked_at.is_(None))
-                .values(revoked_at=now, revoked_by=actor, revoke_note=note)
+                .values(revoked_at=now, revoked_by=actor.name, revoke_note=note)
             )
         for address in accepted:
             outcome = ConfirmOutcome.REVOKED if address in active else ConfirmOutcome.NOT_CONFIRMED
@@ -283,30 +285,6 @@ def _with_active_confirmation(connection: Connection, addresses: Sequence[str]) 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
-
-
-def record_audit(
-    connection: Connection,
-    actor: str,
-    action: str,
-    address: str | None,
-    outcome: str | None,
-    parameters: dict[str, Any] | None = None,
-) -> None:
-    """Append one audit entry inside the caller's transaction."""
-    connection.execute(
-        insert(AUDIT),
-        [
-            {
-                "at": utcnow(),
-                "actor": actor,
-                "action": action,
-                "address": address,
-                "outcome": outcome,
-                "parameters": json.dumps(parameters or {}, default=str, ensure_ascii=False),
-            }
-        ],
-    )
 
 
 # --- Reading -------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
 
+from core.access import Action, Actor, require
+from core.audit import record_audit
 from core.db import translated_errors
 from core.ingest import Ingester, Item, digest, utcnow
 from core.models import DeadLetter
@@ -76,19 +78,32 @@ def dead_letter_raw(engine: Engine, dead_letter_id: int) -> bytes | None:
 
 
 def retry_dead_letters(
-    engine: Engine, ingester: Ingester, ids: Sequence[int] | None = None
+    engine: Engine, ingester: Ingester, actor: Actor, ids: Sequence[int] | None = None
 ) -> list[RetryOutcome]:
-    """Re-run open dead letters (all, or `ids`) through today's parser.
+    """Re-run open dead letters (all, or `ids`) through today's parser (operator role).
 
     One that now parses is stored and marked resolved in the same transaction; one that
     still fails stays open with the new reason and one more attempt. Nothing is duplicated.
+    The retry (which letters, how many resolved) goes into the audit log.
     """
+    require(actor, Action.INGEST)
     query = select(TABLE.c.id, TABLE.c.source, TABLE.c.raw).where(TABLE.c.status == "open")
     if ids is not None:
         query = query.where(TABLE.c.id.in_(list(ids)))
     with translated_errors(), engine.connect() as connection:
         rows = connection.execute(query.order_by(TABLE.c.id)).all()
-    return [_retry_one(engine, ingester, *row) for row in rows]
+    outcomes = [_retry_one(engine, ingester, *row) for row in rows]
+    resolved = [outcome.id for outcome in outcomes if outcome.resolved]
+    parameters = {
+        "asked": "all open" if ids is None else sorted(ids),
+        "retried": [outcome.id for outcome in outcomes],
+        "resolved": resolved,
+        "stored": sum(outcome.stored for outcome in outcomes),
+    }
+    with translated_errors(), engine.begin() as connection:
+        outcome_text = f"{len(resolved)} of {len(outcomes)} resolved"
+        record_audit(connection, actor, "dead_letters.retry", None, outcome_text, parameters)
+    return outcomes
 
 
 def _retry_one(

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from core.access import Actor, Role
 from core.db import make_engine, session_factory
 from core.errors import BounceDeskError
 from core.models import Fact
@@ -50,6 +51,8 @@ POLL_ROUND = 100
 MAX_POLL_ROUNDS = 200
 DEMO_METRIC_DAYS = 60  # the emulator seeds 60 days of CloudWatch history
 EMULATOR_FILE = "emulator.json"  # in the data dir: where the running demo's emulator listens
+# Who the audit log says seeded the demo (through the same checked functions people use).
+DEMO_ACTOR = Actor("demo seeding", Role.OPERATOR)
 DEMO_BUCKET = "bouncedesk-demo-imports"  # in the emulator's S3, for suppression import jobs
 
 Step = Callable[[str], None]
@@ -237,7 +240,7 @@ def drain_queue(settings: Settings, engine: Engine, queue_url: str) -> str:
 def import_directory(engine: Engine, users_csv: Path) -> str:
     from core.directory import import_users_csv
 
-    report = import_users_csv(engine, users_csv.read_bytes())
+    report = import_users_csv(engine, DEMO_ACTOR, users_csv.read_bytes(), source=users_csv.name)
     imported = getattr(report, "imported", None)
     rejected = len(getattr(report, "rejected", []) or [])
     return f"imported the user directory ({imported} users, {rejected} rows rejected)"
@@ -248,7 +251,7 @@ def sync_mirror(settings: Settings, engine: Engine) -> str:
     from core.suppression import sync_suppression_list
 
     gateway = SesGateway.from_settings(settings)
-    report = sync_suppression_list(session_factory(engine), gateway)
+    report = sync_suppression_list(session_factory(engine), gateway, actor=DEMO_ACTOR)
     return f"suppression list synced: {report.seen} addresses listed"
 
 

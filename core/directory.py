@@ -18,7 +18,9 @@ from typing import Any, BinaryIO, NamedTuple, cast
 
 from sqlalchemy import Connection, Engine, Table, func, select
 
+from core.access import Action, Actor, require
 from core.addresses import is_valid_address, normalise_address
+from core.audit import record_audit
 from core.db import translated_errors
 from core.errors import InvalidInput
 from core.ingest import utcnow
@@ -65,8 +67,12 @@ class DirectoryImportReport:
     rejected: list[RejectedRow] = field(default_factory=list)
 
 
-def import_users_csv(engine: Engine, data: bytes | BinaryIO) -> DirectoryImportReport:
-    """Add or update directory users from a CSV export; see the module docstring."""
+def import_users_csv(
+    engine: Engine, actor: Actor, data: bytes | BinaryIO, *, source: str = "upload"
+) -> DirectoryImportReport:
+    """Add or update directory users from a CSV export (operator role); see the module
+    docstring. The import and its counts go into the audit log with the users."""
+    require(actor, Action.IMPORT_DIRECTORY)
     raw = data if isinstance(data, bytes) else data.read()
     reader = csv.reader(io.StringIO(decode_csv_bytes(raw), newline=""))
     report = DirectoryImportReport()
@@ -86,6 +92,15 @@ def import_users_csv(engine: Engine, data: bytes | BinaryIO) -> DirectoryImportR
         for start in range(0, len(accepted), BATCH):
             batch = accepted[start : start + BATCH]
             _store(connection, batch, present, now, report)
+        parameters = {
+            "source": source,
+            "imported": report.imported,
+            "updated": report.updated,
+            "rejected": len(report.rejected),
+            "columns": present,
+        }
+        outcome = f"{report.imported} added, {report.updated} updated"
+        record_audit(connection, actor, "directory.import", None, outcome, parameters)
     return report
 
 

@@ -39,3 +39,8 @@ class SesNotFound(BounceDeskError):
 
 class InvalidInput(BounceDeskError, ValueError):
     """An argument from an operator or a page is unusable; the message says which and why."""
+
+
+class PermissionDenied(BounceDeskError):
+    """The acting person's role does not allow this; the message says which role does and
+    whom to ask."""

@@ -27,8 +27,10 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import Connection, Engine, Select, Table, and_, func, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.access import Action, Actor, require
 from core.addresses import normalise_address
-from core.confirmations import record_audit, valid_confirmations
+from core.audit import record_audit
+from core.confirmations import valid_confirmations
 from core.csv_safety import write_csv
 from core.db import translated_errors
 from core.ingest import utcnow
@@ -281,21 +283,21 @@ def excluded_addresses(
 
 def export_exclusions_csv(
     engine: Engine,
+    actor: Actor,
     settings: Settings,
     out: BinaryIO,
     bom: bool = False,
     *,
-    actor: str | None = None,
     now: datetime | None = None,
 ) -> int:
-    """The exclusion list as CSV (address, reason, since) for the mailing system; returns
-    the rows written. With `actor`, the export is recorded in the audit log."""
+    """The exclusion list as formula-safe CSV (address, reason, since) for the mailing
+    system; returns the rows written. The export is recorded in the audit log."""
+    require(actor, Action.EXPORT)
     rows = (
         (row.address, row.reason, row.since)
         for row in excluded_addresses(engine, settings, now=now)
     )
     written = write_csv(rows, EXCLUSIONS_HEADER, out, bom)
-    if actor:
-        with translated_errors(), engine.begin() as connection:
-            record_audit(connection, actor, "export.exclusions", None, f"{written} rows")
+    with translated_errors(), engine.begin() as connection:
+        record_audit(connection, actor, "export.exclusions", None, f"{written} rows")
     return written

@@ -1,11 +1,13 @@
-"""The SES account-level suppression list: our mirror of it, and taking addresses off it.
+"""The SES account-level suppression list: our mirror of it, what SES says about one
+address, and the files people take away from it.
 
 - `sync_suppression_list` streams ListSuppressedDestinations into `suppressed_destinations`
   page by page, so a list of any size is never held in memory.
-- `remove_from_suppression_list` removes addresses one call at a time, paced to the SES
-  management rate, writing each result as it returns so a run can be resumed.
-- `start_import_removal` / `poll_import_jobs` do the same in bulk with SES import jobs.
-- `console_bulk_delete_csv` writes what the SES console's bulk removal takes.
+- `list_mirror` / `export_mirror_csv` show and export the mirror.
+- `suppression_detail` asks SES why one address is listed.
+- `export_console_csv` writes what the SES console's bulk removal takes.
+
+Taking addresses off the list is `core.removal`; who may is `core.guardrails`.
 
 Addresses are matched in their normalised form (`core.addresses`: trimmed, domain lowercased,
 local part kept: RFC 5321 lets the local part be case-sensitive and SES documents no case
@@ -18,108 +20,41 @@ from __future__ import annotations
 import csv
 import io
 import time
-import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any, BinaryIO, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, Select, Table, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from core.addresses import is_valid_address, normalise_address
-from core.confirmations import confirmed_addresses, record_audit
+from core.access import Action, Actor, require
+from core.addresses import normalise_address
+from core.audit import record_audit
+from core.confirmations import confirmed_addresses
+from core.csv_safety import FORMULA_TRIGGERS, write_csv
 from core.db import translated_errors
-from core.errors import (
-    AwsCallFailed,
-    AwsConfigurationError,
-    InvalidInput,
-    SesAccessDenied,
-    SesNotFound,
-    SesUnreachable,
-)
-from core.models import (
-    Fact,
-    ImportJob,
-    RemovalResult,
-    RemovalRun,
-    SuppressedDestination,
-    SuppressionSync,
-)
+from core.errors import InvalidInput, SesNotFound
+from core.guardrails import flags_of
+from core.models import Fact, SuppressedDestination, SuppressionSync
 from core.ses import Pacer, SesGateway, SuppressedSummary, retry_throttled, utcnow
 from core.upsert import Merge, upsert
 
 SessionFactory = Callable[[], Session]
 SyncProgress = Callable[[int, int], None]
 
-MIRROR = SuppressedDestination.__table__
+MIRROR = cast(Table, SuppressedDestination.__table__)
 # SES stamps LastUpdateTime with its own clock, and an entry may become visible a little
 # after that time; re-reading a margin before the last sync costs little and misses nothing.
 INCREMENTAL_MARGIN = timedelta(minutes=15)
-IMPORT_JOB_LIMIT = 10_000  # SES: at most 10,000 addresses per DELETE import job
-TERMINAL_JOB_STATES = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 INCREMENTAL_NOTE = (
     "incremental sync only reads entries added or updated since the last sync; it cannot "
     "see addresses removed from the list. Run a full sync to detect removals."
 )
-
-
-class Outcome(StrEnum):
-    """What happened to one address of a removal run."""
-
-    PENDING = "pending"
-    REMOVED = "removed"
-    NOT_ON_LIST = "not_on_list"
-    FAILED = "failed"
-    SUBMITTED = "submitted"  # handed to an SES import job that has not finished
-
-
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    SUBMITTED = "submitted"
-    COMPLETED = "completed"
-    WITH_FAILURES = "with_failures"
-    INTERRUPTED = "interrupted"
-
-
-# --- Validation --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RejectedLine:
-    """An input line we will not act on, and why (malformed, duplicate)."""
-
-    line: int
-    raw: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ValidatedAddresses:
-    accepted: list[str]  # normalised, in input order, each once
-    rejected: list[RejectedLine]
-
-
-def validate_addresses(lines: Iterable[str]) -> ValidatedAddresses:
-    """Check operator input line by line before any SES call; blank lines are skipped."""
-    accepted: list[str] = []
-    rejected: list[RejectedLine] = []
-    first_line: dict[str, int] = {}
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        if not is_valid_address(raw):
-            rejected.append(RejectedLine(number, raw, "not a valid email address"))
-            continue
-        address = normalise_address(raw)
-        if address in first_line:
-            reason = f"duplicate of line {first_line[address]}"
-            rejected.append(RejectedLine(number, raw, reason))
-            continue
-        first_line[address] = number
-        accepted.append(address)
-    return ValidatedAddresses(accepted, rejected)
+REASONS = ("BOUNCE", "COMPLAINT")
+MAX_PAGE_SIZE = 1000
+EXPORT_CHUNK = 2000
 
 
 # --- Mirror sync -------------------------------------------------------------------------
@@ -142,18 +77,21 @@ def sync_suppression_list(
     session_factory: SessionFactory,
     gateway: SesGateway,
     *,
+    actor: Actor,
     incremental: bool = False,
     page_size: int = 1000,
     progress: SyncProgress | None = None,
     rate: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SyncReport:
-    """Bring the mirror up to date with SES, one page (one transaction) at a time.
+    """Bring the mirror up to date with SES, one page (one transaction) at a time
+    (operator role; the sync and its outcome go into the audit log).
 
     A full sync marks every address it did not see as no longer suppressed (rows are kept).
     An incremental sync reads only what changed since the last completed sync, minus a
     safety margin; it cannot see removals. Without a previous sync it runs in full.
     """
+    require(actor, Action.SYNC)
     since, notes = _incremental_start(session_factory) if incremental else (None, [])
     incremental = incremental and since is not None
     if incremental:
@@ -172,13 +110,14 @@ def sync_suppression_list(
             sleep,
         )
         gone = 0 if incremental else _mark_gone(session_factory, sync_id)
-        _finish_sync(session_factory, sync_id, gone)
+        report = SyncReport(
+            sync_id, incremental, since, pages, seen, added, gone, not incremental, tuple(notes)
+        )
+        _finish_sync(session_factory, actor, report)
     except BaseException as exc:
-        _fail_sync(session_factory, sync_id, exc)
+        _fail_sync(session_factory, actor, sync_id, exc)
         raise
-    return SyncReport(
-        sync_id, incremental, since, pages, seen, added, gone, not incremental, tuple(notes)
-    )
+    return report
 
 
 def _incremental_start(session_factory: SessionFactory) -> tuple[datetime | None, list[str]]:
@@ -313,25 +252,43 @@ def _mark_gone(session_factory: SessionFactory, sync_id: int) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _finish_sync(session_factory: SessionFactory, sync_id: int, gone: int) -> None:
+def _finish_sync(session_factory: SessionFactory, actor: Actor, report: SyncReport) -> None:
     with session_factory() as session, translated_errors():
         session.execute(
             update(SuppressionSync)
-            .where(SuppressionSync.id == sync_id)
-            .values(finished_at=utcnow(), gone=gone, status="completed")
+            .where(SuppressionSync.id == report.sync_id)
+            .values(finished_at=utcnow(), gone=report.gone, status="completed")
         )
+        parameters = {
+            "sync_id": report.sync_id,
+            "incremental": report.incremental,
+            "since": report.since,
+            "pages": report.pages,
+            "seen": report.seen,
+            "added": report.added,
+            "gone": report.gone,
+        }
+        record_audit(session.connection(), actor, "suppression.sync", None, "completed", parameters)
         session.commit()
 
 
-def _fail_sync(session_factory: SessionFactory, sync_id: int, exc: BaseException) -> None:
-    """Best effort: the sync row says why it stopped (the database may be what failed)."""
+def _fail_sync(
+    session_factory: SessionFactory, actor: Actor, sync_id: int, exc: BaseException
+) -> None:
+    """Best effort: the sync row and the audit log say why it stopped (the database may be
+    what failed)."""
+    error = str(exc) or repr(exc)
     try:
         with session_factory() as session:
             session.execute(
                 update(SuppressionSync)
                 .where(SuppressionSync.id == sync_id)
-                .values(finished_at=utcnow(), status="failed", error=str(exc) or repr(exc))
+                .values(finished_at=utcnow(), status="failed", error=error)
             )
+            record_audit(
+                session.connection(), actor, "suppression.sync", None, "failed",
+                {"sync_id": sync_id}, detail=error,
+            )  # fmt: skip
             session.commit()
     except Exception:  # noqa: BLE001 - the original error is the one to report
         pass
@@ -429,619 +386,6 @@ def _feedback_fact(
     )
 
 
-# --- Removal, one call per address -------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AddressResult:
-    address: str
-    outcome: str
-    message: str | None
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class RemovalReport:
-    """Where a removal run stands, and what this call did (`results`)."""
-
-    run_id: int | None
-    method: str
-    status: str
-    requested: int
-    counts: dict[str, int]
-    rejected: tuple[RejectedLine, ...]
-    results: tuple[AddressResult, ...]
-
-    def count(self, outcome: Outcome) -> int:
-        return self.counts.get(outcome.value, 0)
-
-    @property
-    def ok(self) -> bool:
-        """Nothing rejected, failed or left pending."""
-        bad = self.count(Outcome.FAILED) + self.count(Outcome.PENDING)
-        return not self.rejected and bad == 0
-
-
-RemovalProgress = Callable[[int, int, AddressResult], None]
-
-
-def remove_from_suppression_list(
-    session_factory: SessionFactory,
-    gateway: SesGateway,
-    addresses: Iterable[str],
-    *,
-    actor: str,
-    reason: str,
-    rate: float | None = None,
-    progress: RemovalProgress | None = None,
-    run_id: int | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> RemovalReport:
-    """Take addresses off the SES suppression list, one DeleteSuppressedDestination each.
-
-    Input is validated first; rejected lines are reported and never sent. The run and one
-    pending result per address are committed before the first call, and each result as its
-    call returns, so an interrupted run loses nothing: `resume_removal` finishes it.
-    `rate` defaults to the gateway's (settings.ses_request_rate). Passing `run_id` continues
-    that run instead of starting one (the addresses are then ignored).
-    """
-    rejected: list[RejectedLine] = []
-    if run_id is None:
-        validated = validate_addresses(addresses)
-        rejected = validated.rejected
-        if not validated.accepted:
-            return RemovalReport(None, "api", RunStatus.COMPLETED, 0, {}, tuple(rejected), ())
-        run_id = create_removal_run(session_factory, validated.accepted, actor, reason, "api")
-    pacer = Pacer(rate or gateway.request_rate, clock=clock, sleep=sleep)
-    results = _process_pending(session_factory, gateway, run_id, pacer, progress, sleep, actor)
-    return removal_report(session_factory, run_id, rejected=rejected, results=results)
-
-
-def resume_removal(
-    session_factory: SessionFactory,
-    gateway: SesGateway,
-    run_id: int,
-    *,
-    rate: float | None = None,
-    progress: RemovalProgress | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    bucket: str | None = None,
-    prefix: str = "",
-    actor: str | None = None,
-) -> RemovalReport:
-    """Finish an interrupted run: only addresses still pending are sent again.
-
-    For an import-job run, the pending addresses go into new jobs (`bucket` is required).
-    """
-    if _run_field(session_factory, run_id, RemovalRun.method) == "import_job":
-        if not bucket:
-            raise AwsConfigurationError(NO_BUCKET)
-        pacer = Pacer(rate or gateway.request_rate, clock=clock, sleep=sleep)
-        _submit_pending(session_factory, gateway, run_id, bucket, prefix, pacer, sleep)
-        return removal_report(session_factory, run_id)
-    return remove_from_suppression_list(
-        session_factory,
-        gateway,
-        (),
-        actor=actor or "",
-        reason="",
-        rate=rate,
-        progress=progress,
-        run_id=run_id,
-        sleep=sleep,
-        clock=clock,
-    )
-
-
-def retry_failed(
-    session_factory: SessionFactory,
-    gateway: SesGateway,
-    run_id: int,
-    *,
-    rate: float | None = None,
-    progress: RemovalProgress | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    bucket: str | None = None,
-    prefix: str = "",
-    actor: str | None = None,
-) -> RemovalReport:
-    """Send the failed addresses of a run again; removed and not-listed ones are left alone."""
-    with session_factory() as session, translated_errors():
-        session.execute(
-            update(RemovalResult)
-            .where(RemovalResult.run_id == run_id, RemovalResult.outcome == Outcome.FAILED)
-            .values(outcome=Outcome.PENDING, updated_at=utcnow())
-        )
-        session.execute(
-            update(RemovalRun)
-            .where(RemovalRun.id == run_id)
-            .values(status=RunStatus.RUNNING, finished_at=None)
-        )
-        session.commit()
-    return resume_removal(
-        session_factory,
-        gateway,
-        run_id,
-        rate=rate,
-        progress=progress,
-        sleep=sleep,
-        clock=clock,
-        bucket=bucket,
-        prefix=prefix,
-        actor=actor,
-    )
-
-
-def create_removal_run(
-    session_factory: SessionFactory,
-    addresses: Sequence[str],
-    actor: str,
-    reason: str,
-    method: str,
-) -> int:
-    """Record the request and one pending result per address, before any SES call."""
-    now = utcnow()
-    with session_factory() as session, translated_errors():
-        run = RemovalRun(
-            actor=actor,
-            reason=reason,
-            method=method,
-            created_at=now,
-            status=RunStatus.RUNNING,
-            requested=len(addresses),
-        )
-        session.add(run)
-        session.flush()
-        session.add_all(
-            RemovalResult(run_id=run.id, address=a, outcome=Outcome.PENDING, updated_at=now)
-            for a in addresses
-        )
-        record_audit(
-            session.connection(),
-            actor,
-            "suppression.removal_requested",
-            None,
-            method,
-            {"run_id": run.id, "addresses": len(addresses), "reason": reason},
-        )
-        session.commit()
-        return run.id
-
-
-def _process_pending(
-    session_factory: SessionFactory,
-    gateway: SesGateway,
-    run_id: int,
-    pacer: Pacer,
-    progress: RemovalProgress | None,
-    sleep: Callable[[float], None],
-    actor: str,
-) -> list[AddressResult]:
-    """Send every pending address of the run; `actor` (or the run's) goes in the audit log."""
-    with session_factory() as session, translated_errors():
-        run = _get_run(session, run_id)
-        run_actor, total = run.actor, run.requested
-        pending = session.execute(
-            select(RemovalResult.id, RemovalResult.address, RemovalResult.attempts)
-            .where(RemovalResult.run_id == run_id, RemovalResult.outcome == Outcome.PENDING)
-            .order_by(RemovalResult.id)
-        ).all()
-        spelling = _ses_spelling(session, [row.address for row in pending])
-    done = total - len(pending)
-    results: list[AddressResult] = []
-    try:
-        for row in pending:
-            ses_address = spelling.get(row.address, row.address)
-            _mark_in_flight(session_factory, row.id)
-            result = _remove_one(gateway, row.address, ses_address, row.attempts, pacer, sleep)
-            _record_result(session_factory, row.id, result, actor or run_actor, run_id)
-            results.append(result)
-            done += 1
-            if progress is not None:
-                progress(done, total, result)
-    except BaseException:
-        _set_run_status(session_factory, run_id, RunStatus.INTERRUPTED, finished=False)
-        raise
-    _settle_run(session_factory, run_id)
-    return results
-
-
-def _mark_in_flight(session_factory: SessionFactory, result_id: int) -> None:
-    """Count the attempt before the call, so a resume knows an earlier call may have landed."""
-    with session_factory() as session, translated_errors():
-        session.execute(
-            update(RemovalResult)
-            .where(RemovalResult.id == result_id)
-            .values(attempts=RemovalResult.attempts + 1, updated_at=utcnow())
-        )
-        session.commit()
-
-
-def _remove_one(
-    gateway: SesGateway,
-    address: str,
-    ses_address: str,
-    earlier_attempts: int,
-    pacer: Pacer,
-    sleep: Callable[[float], None],
-) -> AddressResult:
-    """One address: REMOVED only when SES answered success. Errors that would fail every
-    address alike (unreachable, credentials, permissions) stop the run instead."""
-    attempts = 0
-
-    def call() -> None:
-        nonlocal attempts
-        attempts += 1
-        pacer.wait()
-        gateway.delete_suppressed_destination(ses_address)
-
-    try:
-        retry_throttled(call, sleep=sleep)
-        return AddressResult(address, Outcome.REMOVED, None, attempts)
-    except SesNotFound as exc:
-        note = " (an earlier, interrupted attempt may have removed it)" if earlier_attempts else ""
-        return AddressResult(address, Outcome.NOT_ON_LIST, f"{exc}{note}", attempts)
-    except (SesUnreachable, SesAccessDenied):
-        raise
-    except AwsCallFailed as exc:
-        return AddressResult(address, Outcome.FAILED, str(exc), attempts)
-
-
-def _record_result(
-    session_factory: SessionFactory, result_id: int, result: AddressResult, actor: str, run_id: int
-) -> None:
-    """The result, the mirror and the audit entry, in one transaction."""
-    now = utcnow()
-    with session_factory() as session, translated_errors():
-        session.execute(
-            update(RemovalResult)
-            .where(RemovalResult.id == result_id)
-            .values(
-                outcome=result.outcome,
-                message=result.message,
-                updated_at=now,
-                # one attempt was counted by _mark_in_flight
-                attempts=RemovalResult.attempts + result.attempts - 1,
-            )
-        )
-        if result.outcome in (Outcome.REMOVED, Outcome.NOT_ON_LIST):
-            _mark_unsuppressed(
-                session, [result.address], now, by_us=result.outcome == Outcome.REMOVED
-            )
-        record_audit(
-            session.connection(),
-            actor,
-            "suppression.remove",
-            result.address,
-            result.outcome,
-            {"run_id": run_id, "message": result.message},
-        )
-        session.commit()
-
-
-def _mark_unsuppressed(
-    session: Session, addresses: Sequence[str], now: datetime, *, by_us: bool
-) -> None:
-    values: dict[str, Any] = {"suppressed": False, "unsuppressed_at": now}
-    if by_us:
-        values["removed_by_us"] = True
-    session.execute(
-        update(SuppressedDestination)
-        .where(
-            SuppressedDestination.address.in_(addresses), SuppressedDestination.suppressed.is_(True)
-        )
-        .values(**values)
-    )
-
-
-def _ses_spelling(session: Session, addresses: Sequence[str]) -> dict[str, str]:
-    """normalised address -> the exact string SES lists, for the addresses the mirror knows."""
-    spelling: dict[str, str] = {}
-    for start in range(0, len(addresses), 1000):
-        chunk = addresses[start : start + 1000]
-        rows = session.execute(
-            select(SuppressedDestination.address, SuppressedDestination.email_address).where(
-                SuppressedDestination.address.in_(chunk)
-            )
-        )
-        spelling.update({row.address: row.email_address for row in rows})
-    return spelling
-
-
-def _settle_run(session_factory: SessionFactory, run_id: int) -> None:
-    """Finished when nothing is pending and no import job is still running; with_failures
-    if any address failed or sits in a job that reported failed records."""
-    with session_factory() as session, translated_errors():
-        counts = _outcome_counts(session, run_id)
-        running_jobs = session.scalar(
-            select(func.count()).where(
-                ImportJob.run_id == run_id, ImportJob.status.not_in(TERMINAL_JOB_STATES)
-            )
-        )
-    if counts.get(Outcome.PENDING) or running_jobs:
-        return
-    uncertain = counts.get(Outcome.FAILED) or counts.get(Outcome.SUBMITTED)
-    status = RunStatus.WITH_FAILURES if uncertain else RunStatus.COMPLETED
-    _set_run_status(session_factory, run_id, status, finished=True)
-
-
-def _set_run_status(
-    session_factory: SessionFactory, run_id: int, status: RunStatus, *, finished: bool
-) -> None:
-    with session_factory() as session, translated_errors():
-        session.execute(
-            update(RemovalRun)
-            .where(RemovalRun.id == run_id)
-            .values(status=status, finished_at=utcnow() if finished else None)
-        )
-        session.commit()
-
-
-def _outcome_counts(session: Session, run_id: int) -> dict[str, int]:
-    rows = session.execute(
-        select(RemovalResult.outcome, func.count())
-        .where(RemovalResult.run_id == run_id)
-        .group_by(RemovalResult.outcome)
-    )
-    return {outcome: int(count) for outcome, count in rows}
-
-
-def _get_run(session: Session, run_id: int) -> RemovalRun:
-    run = session.get(RemovalRun, run_id)
-    if run is None:
-        raise InvalidInput(f"there is no removal run {run_id}")
-    return run
-
-
-def _run_field(session_factory: SessionFactory, run_id: int, column: Any) -> Any:
-    with session_factory() as session, translated_errors():
-        _get_run(session, run_id)
-        return session.scalar(select(column).where(RemovalRun.id == run_id))
-
-
-def removal_report(
-    session_factory: SessionFactory,
-    run_id: int,
-    *,
-    rejected: Sequence[RejectedLine] = (),
-    results: Sequence[AddressResult] = (),
-) -> RemovalReport:
-    """Where a run stands now (counts per outcome), plus what the caller just did."""
-    with session_factory() as session, translated_errors():
-        run = _get_run(session, run_id)
-        counts = _outcome_counts(session, run_id)
-        return RemovalReport(
-            run_id, run.method, run.status, run.requested, counts, tuple(rejected), tuple(results)
-        )
-
-
-def removal_results(session: Session, run_id: int) -> list[AddressResult]:
-    """Every address of a run with its outcome, for the per-address results table."""
-    with translated_errors():
-        rows = session.execute(
-            select(
-                RemovalResult.address,
-                RemovalResult.outcome,
-                RemovalResult.message,
-                RemovalResult.attempts,
-            )
-            .where(RemovalResult.run_id == run_id)
-            .order_by(RemovalResult.id)
-        )
-        return [AddressResult(*row) for row in rows]
-
-
-# --- Removal in bulk: SES import jobs ----------------------------------------------------
-
-NO_BUCKET = (
-    "bulk removal needs an S3 bucket SES can read: set BOUNCEDESK_SUPPRESSION_IMPORT_BUCKET "
-    "(see docs/aws.md for the bucket policy)"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ImportJobState:
-    job_id: str
-    run_id: int | None
-    status: str
-    records: int
-    processed: int | None
-    failed: int | None
-    failure_url: str | None
-    failure_message: str | None
-
-
-def start_import_removal(
-    session_factory: SessionFactory,
-    gateway: SesGateway,
-    addresses: Iterable[str],
-    *,
-    actor: str,
-    reason: str,
-    bucket: str | None,
-    prefix: str = "",
-    rate: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> RemovalReport:
-    """Remove many addresses with SES import jobs (action DELETE), 10,000 per job.
-
-    Each chunk is uploaded as a console-format CSV to s3://bucket/prefix..., then a job is
-    created and recorded; its addresses become `submitted` until `poll_import_jobs` sees
-    the job finish. If a chunk fails, the rest stay pending and `resume_removal` sends them.
-    """
-    if not bucket:
-        raise AwsConfigurationError(NO_BUCKET)
-    validated = validate_addresses(addresses)
-    if not validated.accepted:
-        return RemovalReport(
-            None, "import_job", RunStatus.COMPLETED, 0, {}, tuple(validated.rejected), ()
-        )
-    run_id = create_removal_run(session_factory, validated.accepted, actor, reason, "import_job")
-    pacer = Pacer(rate or gateway.request_rate, sleep=sleep)
-    _submit_pending(session_factory, gateway, run_id, bucket, prefix, pacer, sleep)
-    return removal_report(session_factory, run_id, rejected=validated.rejected)
-
-
-def _submit_pending(
-    session_factory: SessionFactory,
-    gateway: SesGateway,
-    run_id: int,
-    bucket: str,
-    prefix: str,
-    pacer: Pacer,
-    sleep: Callable[[float], None],
-) -> None:
-    with session_factory() as session, translated_errors():
-        actor = _get_run(session, run_id).actor
-        pending = list(
-            session.scalars(
-                select(RemovalResult.address)
-                .where(RemovalResult.run_id == run_id, RemovalResult.outcome == Outcome.PENDING)
-                .order_by(RemovalResult.id)
-            )
-        )
-        spelling = _ses_spelling(session, pending)
-    try:
-        for start in range(0, len(pending), IMPORT_JOB_LIMIT):
-            chunk = pending[start : start + IMPORT_JOB_LIMIT]
-            body = console_bulk_delete_csv(spelling.get(a, a) for a in chunk)
-            key = f"{prefix}run-{run_id}/{uuid.uuid4().hex}.csv"
-            s3_url = gateway.upload_object(bucket, key, body, "text/csv")
-
-            def create(url: str = s3_url) -> str:
-                pacer.wait()
-                return gateway.create_import_job(url, action="DELETE")
-
-            job_id = retry_throttled(create, sleep=sleep)
-            _record_job(session_factory, run_id, actor, job_id, s3_url, chunk)
-    except BaseException:
-        _set_run_status(session_factory, run_id, RunStatus.INTERRUPTED, finished=False)
-        raise
-    _set_run_status(session_factory, run_id, RunStatus.SUBMITTED, finished=False)
-
-
-def _record_job(
-    session_factory: SessionFactory,
-    run_id: int,
-    actor: str,
-    job_id: str,
-    s3_url: str,
-    addresses: Sequence[str],
-) -> None:
-    now = utcnow()
-    with session_factory() as session, translated_errors():
-        session.add(
-            ImportJob(
-                run_id=run_id,
-                job_id=job_id,
-                action="DELETE",
-                s3_url=s3_url,
-                records=len(addresses),
-                status="CREATED",
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        for start in range(0, len(addresses), 1000):
-            session.execute(
-                update(RemovalResult)
-                .where(
-                    RemovalResult.run_id == run_id,
-                    RemovalResult.address.in_(addresses[start : start + 1000]),
-                )
-                .values(outcome=Outcome.SUBMITTED, message=f"import job {job_id}", updated_at=now)
-            )
-        record_audit(
-            session.connection(),
-            actor,
-            "suppression.import_job",
-            None,
-            "CREATED",
-            {"run_id": run_id, "job_id": job_id, "s3_url": s3_url, "records": len(addresses)},
-        )
-        session.commit()
-
-
-def poll_import_jobs(
-    session_factory: SessionFactory, gateway: SesGateway, *, run_id: int | None = None
-) -> list[ImportJobState]:
-    """Ask SES about every unfinished job (of one run, or all) and record what it says.
-
-    When a job completes with no failed records, its addresses become `removed` and leave
-    the mirror; with failures, they stay `submitted` (SES names the failures only in its
-    failure file) and the next full sync shows which are really gone. A FAILED or
-    CANCELLED job fails all its addresses, so `retry_failed` can send them again.
-    """
-    with session_factory() as session, translated_errors():
-        query = select(ImportJob.job_id).where(ImportJob.status.not_in(TERMINAL_JOB_STATES))
-        if run_id is not None:
-            query = query.where(ImportJob.run_id == run_id)
-        job_ids = list(session.scalars(query.order_by(ImportJob.id)))
-    return [_poll_one(session_factory, gateway, job_id) for job_id in job_ids]
-
-
-def _poll_one(session_factory: SessionFactory, gateway: SesGateway, job_id: str) -> ImportJobState:
-    info = gateway.get_import_job(job_id)
-    now = utcnow()
-    with session_factory() as session, translated_errors():
-        job = session.scalars(select(ImportJob).where(ImportJob.job_id == job_id)).one()
-        job.status, job.processed, job.failed = info.status, info.processed, info.failed
-        job.failure_url, job.failure_message, job.updated_at = (
-            info.failure_url,
-            info.failure_message,
-            now,
-        )
-        if info.status in TERMINAL_JOB_STATES and job.run_id is not None:
-            _settle_job_results(session, job, now)
-        session.commit()
-        state = ImportJobState(
-            job.job_id,
-            job.run_id,
-            job.status,
-            job.records,
-            job.processed,
-            job.failed,
-            job.failure_url,
-            job.failure_message,
-        )
-    if state.run_id is not None and state.status in TERMINAL_JOB_STATES:
-        _settle_run(session_factory, state.run_id)
-    return state
-
-
-def _settle_job_results(session: Session, job: ImportJob, now: datetime) -> None:
-    mine = (RemovalResult.run_id == job.run_id) & (
-        RemovalResult.message == f"import job {job.job_id}"
-    )
-    if job.status == "COMPLETED" and not job.failed:
-        addresses = list(session.scalars(select(RemovalResult.address).where(mine)))
-        session.execute(
-            update(RemovalResult).where(mine).values(outcome=Outcome.REMOVED, updated_at=now)
-        )
-        for start in range(0, len(addresses), 1000):
-            _mark_unsuppressed(session, addresses[start : start + 1000], now, by_us=True)
-    elif job.status == "COMPLETED":
-        # SES names the failed records only in its failure file; the next full sync shows
-        # which of these addresses are really gone.
-        message = (
-            f"import job {job.job_id} completed with {job.failed} of {job.records} records "
-            "failed; see its failure file, or run a full sync"
-        )
-        session.execute(update(RemovalResult).where(mine).values(message=message, updated_at=now))
-    else:
-        message = (
-            f"import job {job.job_id} {job.status}: {job.failure_message or 'no reason given'}"
-        )
-        session.execute(
-            update(RemovalResult)
-            .where(mine)
-            .values(outcome=Outcome.FAILED, message=message, updated_at=now)
-        )
-
-
 # --- The SES console's bulk removal file -------------------------------------------------
 
 
@@ -1050,6 +394,8 @@ def console_bulk_delete_csv(addresses: Iterable[str]) -> bytes:
 
     The SES developer guide's example for removal is one address per line and no header
     row (a header would be read as an address). UTF-8; each address once, in input order.
+    Addresses are written exactly as given: SES matches them byte for byte, so they are not
+    formula-neutralised here (`export_console_csv` leaves out the ones that would need it).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -1072,3 +418,182 @@ def console_csv_candidates(session: Session, *, confirmed_only: bool = True) -> 
         query = query.where(SuppressedDestination.address.in_(confirmed_addresses()))
     with translated_errors():
         return list(session.scalars(query.order_by(SuppressedDestination.address)))
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleCsv:
+    """The console file, how many addresses it holds, and the candidates left out of it:
+    `left_out` would start a spreadsheet formula, `needs_admin` may only be removed by an
+    admin (core.guardrails), through Bounce Desk where the reason is recorded."""
+
+    body: bytes
+    count: int
+    left_out: tuple[str, ...]
+    needs_admin: tuple[str, ...] = ()
+
+
+def starts_like_a_formula(address: str) -> bool:
+    """Whether a spreadsheet would run this cell as a formula (see core.csv_safety)."""
+    return address.strip().startswith(FORMULA_TRIGGERS)
+
+
+def console_csv_plan(session_factory: SessionFactory, *, confirmed_only: bool = True) -> ConsoleCsv:
+    """What `export_console_csv` would write, without recording an export (for the page to
+    name what it leaves out)."""
+    with session_factory() as session:
+        candidates = console_csv_candidates(session, confirmed_only=confirmed_only)
+    flagged: set[str] = set()
+    if confirmed_only:
+        # The file is a removal tool: what needs an admin here needs one there too.
+        flagged = set(flags_of(session_factory, [normalise_address(a) for a in candidates]))
+    needs_admin = tuple(a for a in candidates if normalise_address(a) in flagged)
+    rest = [a for a in candidates if normalise_address(a) not in flagged]
+    safe = [a for a in rest if not starts_like_a_formula(a)]
+    left_out = tuple(a for a in rest if starts_like_a_formula(a))
+    return ConsoleCsv(console_bulk_delete_csv(safe), len(safe), left_out, needs_admin)
+
+
+def export_console_csv(
+    session_factory: SessionFactory, actor: Actor, *, confirmed_only: bool = True
+) -> ConsoleCsv:
+    """The SES console's bulk-delete file (one address per line), recorded in the audit log.
+
+    By default it holds what an operator may remove: suppressed addresses confirmed valid
+    since their last bounce, without those that need an admin (complaints, re-bounced after
+    a removal). Every suppressed address (`confirmed_only=False`) needs the admin role.
+
+    `-`, `+` and `=` may legitimately start an address (RFC 5322 atext), but the file must
+    stay safe to open in a spreadsheet, and a neutralising apostrophe would make SES look
+    for another address. Such addresses are left out and named in `left_out`: remove them
+    from Bounce Desk (one SES call each) instead."""
+    require(actor, Action.EXPORT)
+    if not confirmed_only:
+        require(actor, Action.REMOVE_UNCONFIRMED)
+    found = console_csv_plan(session_factory, confirmed_only=confirmed_only)
+    parameters = {
+        "confirmed_only": confirmed_only,
+        "left_out": len(found.left_out),
+        "needs_admin": len(found.needs_admin),
+    }
+    with session_factory() as session, translated_errors():
+        record_audit(
+            session.connection(), actor, "export.console_csv", None,
+            f"{found.count} addresses", parameters,
+        )  # fmt: skip
+        session.commit()
+    return found
+
+
+# --- The mirror, listed and exported -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorFilter:
+    """Which mirror entries to show: SES reasons, listing date (UTC days, inclusive, on
+    LastUpdateTime), an address substring, and listed now or no longer."""
+
+    reasons: tuple[str, ...] = ()
+    start: date | None = None
+    end: date | None = None
+    text: str = ""
+    listed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorRow:
+    address: str
+    email_address: str
+    reason: str
+    last_update_time: datetime | None
+    suppressed: bool
+    confirmed_valid: bool
+    removed_by_us: bool
+    unsuppressed_at: datetime | None
+
+
+MIRROR_HEADER = [f.name for f in fields(MirrorRow)]
+
+
+def _mirror_conditions(flt: MirrorFilter) -> list[ColumnElement[bool]]:
+    unknown = set(flt.reasons) - set(REASONS)
+    if unknown:
+        raise InvalidInput(f"unknown reasons {sorted(unknown)}; use {list(REASONS)}")
+    c = MIRROR.c
+    conditions: list[ColumnElement[bool]] = [c.suppressed.is_(flt.listed)]
+    if flt.reasons:
+        conditions.append(c.reason.in_(flt.reasons))
+    if flt.start is not None:
+        conditions.append(c.last_update_time >= datetime.combine(flt.start, datetime.min.time()))
+    if flt.end is not None:
+        end = datetime.combine(flt.end + timedelta(days=1), datetime.min.time())
+        conditions.append(c.last_update_time < end)
+    if flt.text.strip():
+        conditions.append(c.address.icontains(flt.text.strip(), autoescape=True))
+    return conditions
+
+
+def _mirror_query(flt: MirrorFilter) -> Select[Any]:
+    c = MIRROR.c
+    return (
+        select(
+            c.address,
+            c.email_address,
+            c.reason,
+            c.last_update_time,
+            c.suppressed,
+            c.address.in_(confirmed_addresses()),
+            c.removed_by_us,
+            c.unsuppressed_at,
+        )
+        .where(*_mirror_conditions(flt))
+        .order_by(c.last_update_time.desc(), c.address)
+    )
+
+
+def _mirror_row(values: Any) -> MirrorRow:
+    row = list(values)
+    for index in (4, 5, 6):
+        row[index] = bool(row[index])
+    return MirrorRow(*row)
+
+
+def list_mirror(
+    engine: Engine, flt: MirrorFilter, *, page: int = 1, page_size: int = 50
+) -> tuple[list[MirrorRow], int]:
+    """One page of the mirror, newest listing first, and how many entries match."""
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"page must be >= 1 and page_size 1..{MAX_PAGE_SIZE}")
+    query = _mirror_query(flt).limit(page_size).offset((page - 1) * page_size)
+    count = select(func.count()).select_from(MIRROR).where(*_mirror_conditions(flt))
+    with translated_errors(), engine.connect() as connection:
+        rows = [_mirror_row(values) for values in connection.execute(query)]
+        total = int(connection.scalar(count) or 0)
+    return rows, total
+
+
+def _mirror_stream(engine: Engine, flt: MirrorFilter) -> Iterator[tuple[Any, ...]]:
+    with translated_errors(), engine.connect() as connection:
+        result = connection.execution_options(yield_per=EXPORT_CHUNK).execute(_mirror_query(flt))
+        for values in result:
+            row = _mirror_row(values)
+            yield tuple(getattr(row, name) for name in MIRROR_HEADER)
+
+
+def export_mirror_csv(
+    engine: Engine, actor: Actor, flt: MirrorFilter, out: BinaryIO, *, bom: bool = False
+) -> int:
+    """Every matching mirror entry as formula-safe CSV; recorded in the audit log."""
+    require(actor, Action.EXPORT)
+    written = write_csv(_mirror_stream(engine, flt), MIRROR_HEADER, out, bom)
+    parameters = {
+        "reasons": list(flt.reasons),
+        "start": flt.start,
+        "end": flt.end,
+        "text": flt.text,
+        "listed": flt.listed,
+    }
+    with translated_errors(), engine.begin() as connection:
+        record_audit(
+            connection, actor, "export.suppression_mirror", None, f"{written} rows", parameters
+        )
+    return written

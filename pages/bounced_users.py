@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.access import Action, refusal
 from core.confirmations import confirm_valid, revoke_confirmation
 from ui import bounced_view, feedback, queries, removal, resources
 
 PREFIX = "bu"
 
-feedback.page_header(
+actor = feedback.page_header(
     "Bounced users",
     "Every address that bounced or complained, with the user it belongs to. Select rows to "
     "confirm them valid or to take them off the SES suppression list.",
 )
 feedback.show_flash(PREFIX)
-removal.results(PREFIX)
+removal.results(PREFIX, actor)
 
 flt = bounced_view.filters(PREFIX)
 db = resources.database_key()
+may_confirm = refusal(actor, Action.CONFIRM)
+may_remove = refusal(actor, Action.REMOVE_CONFIRMED)
 
 with feedback.reported("load the bounced users"):
     page_size = int(st.session_state.get(f"{PREFIX}_page_size", 50))
@@ -36,20 +39,18 @@ with feedback.reported("load the bounced users"):
         bounced_view.pager(PREFIX, total, pages)
 
         addresses = [str(frame.iloc[i]["address"]) for i in selected]
-        confirmed = {
-            str(frame.iloc[i]["address"]) for i in selected if frame.iloc[i]["confirmed valid"]
-        }
         st.caption(
             f"{len(addresses)} selected on this page."
             if addresses
             else "Select rows (tick the boxes on the left) to act on them."
         )
-        confirm_col, revoke_col, remove_col = st.columns(3)
+        confirm_col, revoke_col, remove_col, dry_col = st.columns([3, 3, 3, 2])
         with confirm_col.popover(
             "Mark confirmed-valid",
             key=f"{PREFIX}_confirm_popover",
             icon=":material/verified:",
-            disabled=not addresses,
+            disabled=not addresses or may_confirm is not None,
+            help=may_confirm,
             width="stretch",
         ):
             note = st.text_input(
@@ -63,7 +64,7 @@ with feedback.reported("load the bounced users"):
                 else:
                     with feedback.reported("mark the addresses confirmed-valid"):
                         results = confirm_valid(
-                            resources.engine(), addresses, actor=feedback.current_actor(), note=note
+                            resources.engine(), addresses, actor=actor, note=note
                         )
                         bounced_view.flash_results(PREFIX, "confirmed valid", results)
                         queries.clear()
@@ -72,7 +73,8 @@ with feedback.reported("load the bounced users"):
             "Revoke confirmation",
             key=f"{PREFIX}_revoke_popover",
             icon=":material/undo:",
-            disabled=not addresses,
+            disabled=not addresses or may_confirm is not None,
+            help=may_confirm,
             width="stretch",
         ):
             why = st.text_input("Why? (required)", key=f"{PREFIX}_revoke_note")
@@ -82,7 +84,7 @@ with feedback.reported("load the bounced users"):
                 else:
                     with feedback.reported("revoke the confirmations"):
                         results = revoke_confirmation(
-                            resources.engine(), addresses, actor=feedback.current_actor(), note=why
+                            resources.engine(), addresses, actor=actor, note=why
                         )
                         bounced_view.flash_results(PREFIX, "revoked", results)
                         queries.clear()
@@ -91,12 +93,24 @@ with feedback.reported("load the bounced users"):
             "Remove from suppression list…",
             key=f"{PREFIX}_remove",
             icon=":material/delete:",
-            disabled=not addresses,
+            disabled=not addresses or may_remove is not None,
+            help=may_remove,
             on_click=removal.request,
-            args=(PREFIX, addresses, [a for a in addresses if a not in confirmed]),
+            args=(PREFIX, addresses),
             width="stretch",
         )
-        removal.dialog(PREFIX)
+        dry_col.button(
+            "Dry run",
+            key=f"{PREFIX}_dry_run",
+            icon=":material/preview:",
+            disabled=not addresses,
+            help="What removing the selected addresses would do for you; nothing changes.",
+            on_click=removal.request_dry_run,
+            args=(PREFIX, addresses),
+            width="stretch",
+        )
+        removal.dry_run_panel(PREFIX, actor)
+        removal.dialog(PREFIX, actor)
 
-        bounced_view.export(PREFIX, flt, total)
+        bounced_view.export(PREFIX, actor, flt, total)
         bounced_view.detail(PREFIX, addresses[0] if len(addresses) == 1 else None)

@@ -6,16 +6,18 @@ from datetime import timedelta
 
 import streamlit as st
 
+from core.access import Action, refusal
 from core.dead_letters import retry_dead_letters
 from ui import actions, charts, feedback, queries, resources
 from ui.format import labels, timestamp, today_utc
 
-feedback.page_header(
+actor = feedback.page_header(
     "Ingestion",
     "Every SES notification is stored once, whatever the route (file, SQS, Lambda). "
     "Input that cannot be used is kept as a dead letter with its reason, never dropped.",
 )
 
+may_ingest = refusal(actor, Action.INGEST)
 upload_tab, poll_tab = st.tabs(["Upload files", "Poll SQS"], key="ingest_tabs")
 
 with upload_tab:
@@ -25,13 +27,20 @@ with upload_tab:
         accept_multiple_files=True,
         key="ingest_files",
     )
-    if st.button("Store notifications", key="ingest_store", type="primary", disabled=not files):
+    if st.button(
+        "Store notifications",
+        key="ingest_store",
+        type="primary",
+        disabled=not files or may_ingest is not None,
+        help=may_ingest,
+    ):
         bar = st.progress(0.0, text="Storing…")
         for number, upload in enumerate(files or [], start=1):
-            with feedback.reported(f"store {upload.name}"):
-                summary = actions.ingest_upload(upload.name, upload.getvalue())
+            st.text(f"File {number}: {upload.name}")  # a file name is untrusted text
+            with feedback.reported(f"store file {number}"):
+                summary = actions.store_upload(actor, upload.name, upload.getvalue())
                 st.success(
-                    f"{upload.name}: {summary.received} notifications read, "
+                    f"File {number}: {summary.received} notifications read, "
                     f"{summary.stored} new facts stored, {summary.duplicates} duplicates, "
                     f"{summary.dead_lettered} dead-lettered, {summary.ignored} ignored.",
                     icon=":material/check_circle:",
@@ -58,12 +67,18 @@ with poll_tab:
         step=50,
         key="ingest_poll_max",
     )
-    if st.button("Poll SQS now", key="ingest_poll", type="primary", disabled=not queue_url):
+    if st.button(
+        "Poll SQS now",
+        key="ingest_poll",
+        type="primary",
+        disabled=not queue_url or may_ingest is not None,
+        help=may_ingest,
+    ):
         with (
             feedback.reported("poll the queue"),
             st.spinner("Reading the queue…"),
         ):
-            report = actions.poll_queue(queue_url.strip(), int(max_messages))
+            report = actions.poll_sqs(actor, queue_url.strip(), int(max_messages))
             summary = report.summary
             st.success(
                 f"{report.messages} messages received, {report.deleted} deleted from the queue; "
@@ -146,11 +161,18 @@ with feedback.reported("load the dead letters"):
                     wrap_lines=True,
                 )
         label = f"Retry {len(selected)} selected" if selected else "Retry all open"
-        if st.button(label, key="dead_retry", icon=":material/replay:"):
+        if st.button(
+            label,
+            key="dead_retry",
+            icon=":material/replay:",
+            disabled=may_ingest is not None,
+            help=may_ingest,
+        ):
             with feedback.reported("retry the dead letters"):
                 outcomes = retry_dead_letters(
                     resources.engine(),
                     actions.ingester("retry", resources.settings().verify_sns_file),
+                    actor,
                     selected or None,
                 )
                 resolved = sum(1 for outcome in outcomes if outcome.resolved)

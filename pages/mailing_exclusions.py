@@ -12,7 +12,7 @@ from ui.format import labels, today_utc
 
 ENCODINGS = ["UTF-8", "UTF-8 with BOM (Excel)"]
 
-feedback.page_header(
+actor = feedback.page_header(
     "Mailing exclusions",
     'The rules the mailing system follows, an answer to "why don\'t I get your mail?", '
     "and the exclusion list as CSV.",
@@ -49,12 +49,12 @@ with st.form("mx_lookup_form", border=False):
 if asked and address.strip():
     with feedback.reported("check the address"):
         status = mailing_status(resources.engine(), address, settings)
+        # The address is shown as plain text: it is whatever was typed.
+        st.text(f"Address: {status.address}")
         if status.mailable:
-            st.success(
-                f"Yes: {status.address} may receive bulk mail.", icon=":material/check_circle:"
-            )
+            st.success("Yes: this address may receive bulk mail.", icon=":material/check_circle:")
         else:
-            st.warning(f"No: {status.address} is excluded from bulk mail.", icon=":material/block:")
+            st.warning("No: this address is excluded from bulk mail.", icon=":material/block:")
         st.caption("Why")
         for reason in status.reasons:
             st.text(f"• {reason}")
@@ -81,11 +81,12 @@ with feedback.reported("load the exclusion list"):
             queries.exclusions_csv,
             resources.database_key(),
             encoding == ENCODINGS[1],
-            feedback.current_actor(),
+            actor,
         ),
         file_name=f"mailing-exclusions-{today_utc():%Y%m%d}.csv",
         mime="text/csv",
         key="mx_download",
         on_click="ignore",
         icon=":material/download:",
+        help="The export is recorded in the audit log.",
     )

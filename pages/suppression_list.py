@@ -6,21 +6,24 @@ from functools import partial
 
 import streamlit as st
 
-from core.suppression import sync_suppression_list
+from core.access import Action, refusal
+from core.suppression import MirrorFilter, sync_suppression_list
 from ui import feedback, queries, removal, resources, selection
 from ui.format import labels, timestamp, today_utc
 
 PREFIX = "sl"
 REASONS = ["BOUNCE", "COMPLAINT"]
 
-feedback.page_header(
+actor = feedback.page_header(
     "Suppression list",
     "SES drops mail to addresses on the account-level suppression list and reports a bounce "
     "that does not count toward the rate. Valid addresses stay unreachable until removed.",
 )
 feedback.show_flash(PREFIX)
-removal.results(PREFIX)
+removal.results(PREFIX, actor)
 db = resources.database_key()
+may_sync = refusal(actor, Action.SYNC)
+may_remove = refusal(actor, Action.REMOVE_CONFIRMED)
 
 # --- Sync ----------------------------------------------------------------------------------
 with st.container(border=True, key="sl_sync_box"), feedback.reported("load the sync status"):
@@ -41,7 +44,14 @@ with st.container(border=True, key="sl_sync_box"), feedback.reported("load the s
         key="sl_incremental",
         help="Faster, but cannot see addresses removed from the list by someone else.",
     )
-    if right.button("Sync now", key="sl_sync", type="primary", icon=":material/sync:"):
+    if right.button(
+        "Sync now",
+        key="sl_sync",
+        type="primary",
+        icon=":material/sync:",
+        disabled=may_sync is not None,
+        help=may_sync,
+    ):
         bar = st.progress(0.0, text="Reading the suppression list from SES…")
 
         def progress(pages: int, seen: int) -> None:
@@ -51,6 +61,7 @@ with st.container(border=True, key="sl_sync_box"), feedback.reported("load the s
             report = sync_suppression_list(
                 resources.sessions(),
                 resources.gateway(),
+                actor=actor,
                 incremental=incremental,
                 progress=progress,
             )
@@ -98,22 +109,43 @@ with feedback.reported("load the removal candidates"):
             key="sl_remove_candidates",
             type="primary",
             icon=":material/delete:",
+            disabled=may_remove is not None,
+            help=may_remove,
             on_click=removal.request,
-            args=(PREFIX, list(candidates["address"]), []),
+            args=(PREFIX, list(candidates["address"])),
             width="stretch",
         )
         right.download_button(
             "Console bulk-delete CSV",
-            data=partial(queries.console_csv, db),
+            data=partial(queries.console_csv, db, actor),
             file_name=f"ses-bulk-delete-{today_utc():%Y%m%d}.csv",
             mime="text/csv",
             key="sl_console_csv",
             on_click="ignore",
             icon=":material/download:",
             help="For SES console → Suppression list → Bulk actions → Bulk delete: one "
-            "address per line, no header.",
+            "address per line, no header. The export is recorded in the audit log.",
             width="stretch",
         )
+        formulas, needs_admin = queries.console_csv_left_out(db)
+        if formulas:
+            st.warning(
+                f"{len(formulas)} candidates start with a character spreadsheets run as a "
+                "formula (= + - @). They are left out of the console file; remove them here "
+                "instead (one SES call each):",
+                icon=":material/warning:",
+            )
+            for address in formulas[:20]:
+                st.text(address)
+        if needs_admin:
+            st.warning(
+                f"{len(needs_admin)} candidates need an admin (listed for a complaint, or "
+                "hard-bounced again after a removal). They are left out of the console file; "
+                "an admin removes them here, with a reason:",
+                icon=":material/warning:",
+            )
+            for address in needs_admin[:20]:
+                st.text(address)
 
 # --- The mirror ----------------------------------------------------------------------------
 st.subheader("Mirror")
@@ -133,13 +165,12 @@ with st.container(border=True, key="sl_filters"):
     status = row[4].selectbox(
         "Show", ["On the list", "No longer listed"], key="sl_status", on_change=_restart
     )
+mirror_filter = MirrorFilter(tuple(reasons), start, end, text, status == "On the list")
 
 with feedback.reported("load the suppression mirror"):
     page_size = 50
     page = int(st.session_state.get("sl_page", 1))
-    frame, total = queries.suppression_mirror(
-        db, tuple(reasons), start, end, text, status == "On the list", page, page_size
-    )
+    frame, total = queries.suppression_mirror(db, mirror_filter, page, page_size)
     if total == 0:
         feedback.empty_state("No addresses match. Sync the mirror if it has never been synced.")
     else:
@@ -160,16 +191,35 @@ with feedback.reported("load the suppression mirror"):
         right.caption(f"{total:,} addresses.")
         rows = [i for i in event.selection.rows if i < len(frame)]
         selected = [str(frame.iloc[i]["address"]) for i in rows]
-        unconfirmed = [
-            str(frame.iloc[i]["address"]) for i in rows if not frame.iloc[i]["confirmed valid"]
-        ]
-        st.button(
+        remove_col, dry_col, export_col = st.columns(3)
+        remove_col.button(
             f"Remove {len(selected)} selected…" if selected else "Select rows to remove them",
             key="sl_remove_selected",
             icon=":material/delete:",
-            disabled=not selected,
+            disabled=not selected or may_remove is not None,
+            help=may_remove,
             on_click=removal.request,
-            args=(PREFIX, selected, unconfirmed),
+            args=(PREFIX, selected),
         )
+        dry_col.button(
+            "Dry run",
+            key="sl_dry_run",
+            icon=":material/preview:",
+            disabled=not selected,
+            help="What removing the selected addresses would do for you; nothing changes.",
+            on_click=removal.request_dry_run,
+            args=(PREFIX, selected),
+        )
+        export_col.download_button(
+            f"Download all {total:,} (CSV)",
+            data=partial(queries.mirror_csv, db, actor, mirror_filter),
+            file_name=f"suppression-mirror-{today_utc():%Y%m%d}.csv",
+            mime="text/csv",
+            key="sl_mirror_csv",
+            on_click="ignore",
+            icon=":material/download:",
+            help="The mirror as filtered here. The export is recorded in the audit log.",
+        )
+        removal.dry_run_panel(PREFIX, actor)
 
-removal.dialog(PREFIX)
+removal.dialog(PREFIX, actor)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.access import Action, refusal
 from core.directory import import_users_csv
 from ui import feedback, queries, resources
 
-feedback.page_header(
+actor = feedback.page_header(
     "User directory",
     "Import a CSV export of the product's users (email, user id, name, company). Columns may "
     "come in any order, with English or Japanese headers, in UTF-8 or Shift_JIS. Importing "
@@ -18,10 +19,22 @@ feedback.show_flash("ud")
 
 size_slot = st.empty()  # filled last, so it counts an import made on this run
 
+may_import = refusal(actor, Action.IMPORT_DIRECTORY)
 upload = st.file_uploader("Users CSV", type=["csv", "txt"], key="ud_file")
-if st.button("Import users", key="ud_import", type="primary", disabled=upload is None):
+if st.button(
+    "Import users",
+    key="ud_import",
+    type="primary",
+    disabled=upload is None or may_import is not None,
+    help=may_import,
+):
     with feedback.reported("import the users"), st.spinner("Importing…"):
-        report = import_users_csv(resources.engine(), upload.getvalue())  # type: ignore[union-attr]
+        report = import_users_csv(
+            resources.engine(),
+            actor,
+            upload.getvalue(),  # type: ignore[union-attr]
+            source=upload.name,  # type: ignore[union-attr]
+        )
         queries.clear()
         message = (
             f"{report.imported:,} users added, {report.updated:,} updated, "

@@ -16,9 +16,20 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from core.access import Actor, Role
 from core.ingest import Ingester, IngestSummary, Item
 
 DEFAULT_AT = datetime(2026, 10, 1, 9, 30)
+
+
+def person(name: str = "ops", role: Role = Role.OPERATOR) -> Actor:
+    """Someone acting through core; the audit log records `name`."""
+    return Actor(name, role, contact="ses-admins@qube.example")
+
+
+OPS = person("ops")
+ADMIN = person("admin", Role.ADMIN)
+VIEWER = person("support", Role.VIEWER)
 SENDER = "no-reply@qube.example"
 _counter = itertools.count(1)
 DIAGNOSTICS = {

@@ -335,3 +335,18 @@ def daily_counts_from_facts(engine: Any) -> tuple[list[Any], list[Any]]:
         "SELECT day, kind, classification, subtype, counts_toward_rate, count FROM daily_counts",
     )
     return expected, stored
+
+
+def domain_counts_from_facts(engine: Any) -> tuple[list[Any], list[Any]]:
+    """(expected, stored) bounces and complaints per day and domain, from the facts."""
+    day = _day(engine)
+    expected = query(
+        engine,
+        f"""SELECT {day}, domain, kind, COALESCE(classification, ''), COUNT(*)
+        FROM facts WHERE kind IN ('bounce', 'complaint')
+        GROUP BY {day}, domain, kind, COALESCE(classification, '')""",
+    )
+    stored = query(
+        engine, "SELECT day, domain, kind, classification, count FROM daily_domain_counts"
+    )
+    return expected, stored

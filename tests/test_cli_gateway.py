@@ -13,11 +13,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import cli, suppression
+from core import cli, removal
+from core.access import Role
 from core.cli_gateway import _confirmed, register
+from core.confirmations import confirm_valid
 from core.db import make_engine, session_factory
+from core.errors import SesUnreachable
 from core.models import AuditEntry, Confirmation, RemovalRun, SuppressedDestination
+from core.ses import SesGateway
+from core.settings import load_settings
 from emulator.launch import EmulatorHandle, running_emulator
+from tests.factories import person
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +53,15 @@ def run(*argv: str) -> int:
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return int(args.handler(args))
+
+
+def confirm(url: str, *addresses: str) -> None:
+    """Staff confirmed these addresses valid (so an operator may remove them)."""
+    engine = make_engine(url)
+    try:
+        confirm_valid(engine, addresses, actor=person("ops@qube.example"), note="phoned them")
+    finally:
+        engine.dispose()
 
 
 def mirror_count(url: str, suppressed: bool = True) -> int:
@@ -85,6 +100,7 @@ def test_remove_refuses_to_act_unconfirmed_when_nobody_can_answer(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     aws.state.put_suppressed("a@example.com")
+    confirm(database_url, "a@example.com")
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert run("suppression", "remove", "a@example.com", "--database-url", database_url) == 1
     assert "--yes" in capsys.readouterr().err
@@ -106,6 +122,7 @@ def test_remove_from_file_prints_each_result_and_exits_non_zero_when_one_fails(
 ) -> None:
     for address in ("a@example.com", "b@example.com"):
         aws.state.put_suppressed(address)
+    confirm(database_url, "a@example.com", "b@example.com")
     aws.admin.add_fault("DeleteSuppressedDestination", 400, email_address="b@example.com")
     listing = tmp_path / "remove.txt"
     listing.write_text("a@example.com\nb@example.com\nnot-an-address\n", encoding="utf-8")
@@ -121,17 +138,42 @@ def test_remove_from_file_prints_each_result_and_exits_non_zero_when_one_fails(
     assert aws.state.get_suppressed("a@example.com") is None
 
 
-def test_resume_finishes_a_run_that_was_recorded_but_never_sent(
-    aws: EmulatorHandle, database_url: str, capsys: pytest.CaptureFixture[str]
+class Unreachable(SesGateway):
+    """The connection drops before the first removal reaches SES."""
+
+    def delete_suppressed_destination(self, email_address: str) -> None:
+        raise SesUnreachable("cannot reach AWS (connection reset)")
+
+
+def test_resume_finishes_a_run_that_was_recorded_but_never_sent_if_the_role_still_may(
+    aws: EmulatorHandle,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     aws.state.put_suppressed("a@example.com")
     engine = make_engine(database_url)
-    run_id = suppression.create_removal_run(
-        session_factory(engine), ["a@example.com"], "ops", "r", "api"
-    )
+    admin = person("ops@qube.example", Role.ADMIN)
+    with pytest.raises(SesUnreachable):
+        removal.remove_from_suppression_list(
+            session_factory(engine),
+            Unreachable.from_settings(load_settings()),
+            ["a@example.com"],
+            actor=admin,
+            reason="the user's IT confirmed the mailbox",
+            override=True,
+            max_per_click=10,
+        )
+    with session_factory(engine)() as session:
+        run_id = str(session.scalar(select(RemovalRun.id)))
     engine.dispose()
-    assert run("suppression", "resume", str(run_id), "--database-url", database_url) == 0
+    # The address is not confirmed valid: an admin included it, an operator may not resume.
+    assert run("suppression", "resume", run_id, "--database-url", database_url) == 1
+    assert "needs the admin role (yours: operator)" in capsys.readouterr().err
+    monkeypatch.setenv("BOUNCEDESK_CLI_ROLE", "admin")
+    assert run("suppression", "resume", run_id, "--database-url", database_url) == 0
     assert f"removal run {run_id} (api): completed; 1 removed" in capsys.readouterr().out
+    assert aws.state.get_suppressed("a@example.com") is None
 
 
 def test_a_run_that_does_not_exist_is_a_one_line_error(
@@ -151,6 +193,7 @@ def test_an_import_job_is_started_and_polled_to_completion(
     aws.client("s3").create_bucket(Bucket="imports")
     monkeypatch.setenv("BOUNCEDESK_SUPPRESSION_IMPORT_BUCKET", "imports")
     aws.state.put_suppressed("a@example.com")
+    confirm(database_url, "a@example.com")
     listing = tmp_path / "bulk.txt"
     listing.write_text("a@example.com\n", encoding="utf-8")
     common = ("--database-url", database_url)
@@ -226,3 +269,123 @@ def test_missing_region_exits_2_with_instructions_not_a_traceback(
     assert run("suppression", "sync", "--database-url", url) == 2
     err = capsys.readouterr().err
     assert err.startswith("configuration error: no AWS region") and "Traceback" not in err
+
+
+# --- Guardrails on the command line ------------------------------------------------------
+
+
+def test_a_dry_run_prints_the_plan_for_the_cli_role_and_changes_nothing(
+    aws: EmulatorHandle, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for address in ("ok@example.com", "new@example.com"):
+        aws.state.put_suppressed(address)
+    assert run("suppression", "sync", "--database-url", database_url) == 0
+    confirm(database_url, "ok@example.com")
+    capsys.readouterr()
+    code = run(
+        "suppression", "remove", "ok@example.com", "new@example.com", "--dry-run",
+        "--database-url", database_url,
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1, "something in the plan is not allowed"
+    assert "  allowed     ok@example.com: confirmed valid since its last bounce" in out
+    assert "  needs_admin new@example.com: not confirmed valid since its last bounce." in out
+    assert "plan for ops@qube.example (operator): 1 allowed, 1 needs admin, 0 blocked" in out
+    assert aws.state.get_suppressed("ok@example.com") is not None
+    assert mirror_count(database_url) == 2
+
+
+def test_an_operator_removes_the_confirmed_ones_and_leaves_out_the_rest(
+    aws: EmulatorHandle, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for address in ("ok@example.com", "new@example.com"):
+        aws.state.put_suppressed(address)
+    confirm(database_url, "ok@example.com")
+    code = run(
+        "suppression", "remove", "ok@example.com", "new@example.com", "--admin-override",
+        "--reason", "trust me", "--yes", "--database-url", database_url,
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "needs_admin new@example.com" in out and "removed ok@example.com" in out
+    assert aws.state.get_suppressed("ok@example.com") is None
+    assert aws.state.get_suppressed("new@example.com") is not None
+
+
+def test_an_admin_removes_an_unconfirmed_address_only_with_the_override_and_a_reason(
+    aws: EmulatorHandle,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    aws.state.put_suppressed("new@example.com")
+    monkeypatch.setenv("BOUNCEDESK_CLI_ROLE", "admin")
+    common = ("new@example.com", "--yes", "--database-url", database_url)
+    assert run("suppression", "remove", *common) == 1
+    assert run("suppression", "remove", "--admin-override", *common) == 1
+    assert "A written reason is required" in capsys.readouterr().out
+    assert aws.state.get_suppressed("new@example.com") is not None
+    reason = ("--reason", "mailbox recreated, ticket 91")
+    assert run("suppression", "remove", "--admin-override", *reason, *common) == 0
+    assert aws.state.get_suppressed("new@example.com") is None
+
+
+def test_an_import_job_above_the_per_click_limit_needs_the_exact_count(
+    aws: EmulatorHandle,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    aws.client("s3").create_bucket(Bucket="imports")
+    monkeypatch.setenv("BOUNCEDESK_SUPPRESSION_IMPORT_BUCKET", "imports")
+    monkeypatch.setenv("BOUNCEDESK_MAX_REMOVALS_PER_CLICK", "1")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    addresses = ["a@example.com", "b@example.com"]
+    for address in addresses:
+        aws.state.put_suppressed(address)
+    confirm(database_url, *addresses)
+    listing = tmp_path / "bulk.txt"
+    listing.write_text("\n".join(addresses), encoding="utf-8")
+    common = ("suppression", "import-job", "--from-file", str(listing), "--yes")
+    db = ("--database-url", database_url)
+    assert run(*common, *db) == 1
+    assert "pass --confirm-count 2" in capsys.readouterr().err
+    assert run(*common, "--confirm-count", "3", *db) == 1
+    assert aws.state.list_jobs() == []
+    assert run(*common, "--confirm-count", "2", *db) == 0
+    assert "2 submitted" in capsys.readouterr().out
+    assert run("suppression", "remove", *addresses, "--yes", *db) == 1
+    assert "more than 1 at once" in capsys.readouterr().err
+
+
+def test_the_console_export_names_the_addresses_it_leaves_out(
+    aws: EmulatorHandle, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for address in ("ok@example.com", "-dash@example.com"):
+        aws.state.put_suppressed(address)
+    assert run("suppression", "sync", "--database-url", database_url) == 0
+    confirm(database_url, "ok@example.com", "-dash@example.com")
+    out = tmp_path / "console.csv"
+    assert run("suppression", "export", "--console-csv", "-o", str(out), "--database-url",
+               database_url) == 0  # fmt: skip
+    assert out.read_bytes() == b"ok@example.com\n"
+    assert "left out '-dash@example.com'" in capsys.readouterr().err
+
+
+def test_a_viewer_cli_role_may_export_but_not_sync(
+    aws: EmulatorHandle,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BOUNCEDESK_CLI_ROLE", "viewer")
+    monkeypatch.setenv("BOUNCEDESK_ACCESS_CONTACT", "#ses-ops")
+    aws.state.put_suppressed("a@example.com")
+    assert run("suppression", "sync", "--database-url", database_url) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: Syncing the suppression list or checking import jobs needs the operator role "
+        "(yours: viewer); ask #ses-ops."
+    )
+    assert mirror_count(database_url) == 0
+    assert run("suppression", "export", "--console-csv", "--database-url", database_url) == 0

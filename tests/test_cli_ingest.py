@@ -226,3 +226,21 @@ def test_a_missing_file_is_reported_without_a_traceback_and_the_others_ingested(
     assert "error: cannot read missing.ndjson: No such file or directory" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout.startswith("received 1, stored 1")
+
+
+def test_ingesting_by_hand_is_audited_and_needs_the_operator_role(
+    workdir: Path, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from core.audit import AuditFilter, list_audit, parameters_of
+
+    (workdir / "n.ndjson").write_bytes(ndjson([make_bounce(["a@example.com"])]))
+    monkeypatch.setenv("BOUNCEDESK_ACTOR", "ops@qube.example")
+    assert main(["--database-url", url, "ingest", "n.ndjson"]) == 0
+    [entry] = list_audit(make_engine(url), AuditFilter(action="ingest.files")).rows
+    assert (entry.actor, entry.outcome) == ("ops@qube.example", "completed")
+    assert parameters_of(entry)["stored"] == 1 and parameters_of(entry)["file"] == "n.ndjson"
+    monkeypatch.setenv("BOUNCEDESK_CLI_ROLE", "viewer")
+    capsys.readouterr()
+    assert main(["--database-url", url, "ingest", "n.ndjson"]) == 1
+    assert "needs the operator role (yours: viewer)" in capsys.readouterr().err
+    assert list_audit(make_engine(url), AuditFilter(action="ingest.files")).total == 1

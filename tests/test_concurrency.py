@@ -1,4 +1,5 @@
-"""Four ingesters at once on one database: exactly the unique facts, and consistent summaries."""
+"""Four ingesters at once on one database: exactly the unique facts, and consistent summaries
+and counts."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from core.ingest import Ingester, Item
 from tests.ingest_factories import (
     count,
     daily_counts_from_facts,
+    domain_counts_from_facts,
     mixed_notifications,
     query,
     sns_envelope,
@@ -100,5 +102,7 @@ def test_four_processes_ingesting_the_same_notifications_store_each_fact_once(
         assert stored == expected
         expected_daily, stored_daily = daily_counts_from_facts(engine)
         assert stored_daily == expected_daily
+        expected_domains, stored_domains = domain_counts_from_facts(engine)
+        assert stored_domains == expected_domains
     finally:
         engine.dispose()

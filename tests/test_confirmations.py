@@ -17,7 +17,7 @@ from core.confirmations import (
 )
 from core.errors import InvalidInput
 from core.models import AuditEntry, Confirmation, SuppressedDestination
-from tests.factories import ingest, make_bounce
+from tests.factories import OPS, ingest, make_bounce, person
 
 PAST = datetime(2026, 10, 1, 12)
 FUTURE = datetime(2099, 1, 1)
@@ -43,14 +43,14 @@ def test_a_confirmation_after_the_last_bounce_makes_the_address_confirmed_valid(
     engine: Engine,
 ) -> None:
     ingest(engine, make_bounce(["a@example.com"], at=PAST))
-    [result] = confirm_valid(engine, ["a@example.com"], actor="ops", note="user phoned")
+    [result] = confirm_valid(engine, ["a@example.com"], actor=OPS, note="user phoned")
     assert result.outcome is ConfirmOutcome.CONFIRMED
     assert is_confirmed_valid(engine, "a@EXAMPLE.com")
 
 
 def test_a_confirmation_older_than_the_last_bounce_does_not_count(engine: Engine) -> None:
     ingest(engine, make_bounce(["a@example.com"], at=PAST))
-    confirm_valid(engine, ["a@example.com"], actor="ops", note="user phoned")
+    confirm_valid(engine, ["a@example.com"], actor=OPS, note="user phoned")
     ingest(engine, make_bounce(["a@example.com"], bounce_type="Transient", at=FUTURE))
     assert not is_confirmed_valid(engine, "a@example.com")
     [entry] = confirmation_history(engine, "a@example.com")
@@ -61,7 +61,7 @@ def test_a_suppression_list_bounce_after_the_confirmation_does_not_end_it(
     engine: Engine,
 ) -> None:
     ingest(engine, make_bounce(["a@example.com"], at=PAST))
-    confirm_valid(engine, ["a@example.com"], actor="ops", note="user phoned")
+    confirm_valid(engine, ["a@example.com"], actor=OPS, note="user phoned")
     ingest(engine, make_bounce(["a@example.com"], subtype="OnAccountSuppressionList", at=FUTURE))
     assert is_confirmed_valid(engine, "a@example.com")
 
@@ -69,11 +69,13 @@ def test_a_suppression_list_bounce_after_the_confirmation_does_not_end_it(
 def test_revoking_ends_the_confirmation_and_the_history_keeps_both_sides(
     engine: Engine,
 ) -> None:
-    confirm_valid(engine, ["a@example.com"], actor="ops", note="user phoned")
-    [result] = revoke_confirmation(engine, ["a@example.com"], actor="lead", note="wrong user")
+    confirm_valid(engine, ["a@example.com"], actor=OPS, note="user phoned")
+    [result] = revoke_confirmation(
+        engine, ["a@example.com"], actor=person("lead"), note="wrong user"
+    )
     assert result.outcome is ConfirmOutcome.REVOKED
     assert not is_confirmed_valid(engine, "a@example.com")
-    confirm_valid(engine, ["a@example.com"], actor="ops", note="checked again")
+    confirm_valid(engine, ["a@example.com"], actor=OPS, note="checked again")
     newest, oldest = confirmation_history(engine, "a@example.com")
     assert (newest.note, newest.current, newest.revoked_at) == ("checked again", True, None)
     assert (oldest.revoked_by, oldest.revoke_note, oldest.current) == ("lead", "wrong user", False)
@@ -83,25 +85,25 @@ def test_revoking_ends_the_confirmation_and_the_history_keeps_both_sides(
 
 
 def test_revoking_an_unconfirmed_address_is_reported_not_raised(engine: Engine) -> None:
-    [result] = revoke_confirmation(engine, ["a@example.com"], actor="lead", note="tidy up")
+    [result] = revoke_confirmation(engine, ["a@example.com"], actor=person("lead"), note="tidy up")
     assert result.outcome is ConfirmOutcome.NOT_CONFIRMED
 
 
 @pytest.mark.parametrize("note", ["", "   "])
 def test_a_note_is_required_to_confirm_or_revoke(engine: Engine, note: str) -> None:
     with pytest.raises(InvalidInput, match="note"):
-        confirm_valid(engine, ["a@example.com"], actor="ops", note=note)
+        confirm_valid(engine, ["a@example.com"], actor=OPS, note=note)
     with pytest.raises(InvalidInput, match="note"):
-        revoke_confirmation(engine, ["a@example.com"], actor="ops", note=note)
+        revoke_confirmation(engine, ["a@example.com"], actor=OPS, note=note)
     assert confirmation_history(engine, "a@example.com") == []
 
 
 def test_each_address_gets_its_own_result_in_input_order(engine: Engine) -> None:
-    confirm_valid(engine, ["old@example.com"], actor="ops", note="first")
+    confirm_valid(engine, ["old@example.com"], actor=OPS, note="first")
     results = confirm_valid(
         engine,
         ["new@example.com", "not-an-address", "NEW@example.com", "old@example.com"],
-        actor="ops",
+        actor=OPS,
         note="batch",
     )
     assert [(r.address, r.outcome) for r in results] == [
@@ -114,7 +116,7 @@ def test_each_address_gets_its_own_result_in_input_order(engine: Engine) -> None
 
 
 def test_a_repeated_address_is_confirmed_once(engine: Engine) -> None:
-    results = confirm_valid(engine, ["a@example.com", " a@EXAMPLE.com "], actor="ops", note="batch")
+    results = confirm_valid(engine, ["a@example.com", " a@EXAMPLE.com "], actor=OPS, note="batch")
     assert [r.outcome for r in results] == [ConfirmOutcome.CONFIRMED, ConfirmOutcome.DUPLICATE]
     assert len(confirmation_history(engine, "a@example.com")) == 1
 
@@ -133,10 +135,10 @@ def test_removal_candidates_are_suppressed_and_confirmed_since_their_last_bounce
     confirm_valid(
         engine,
         ["ready@example.com", "stale@example.com", "removed@example.com", "mixed@example.com"],
-        actor="ops",
+        actor=OPS,
         note="checked in CRM",
     )
-    confirm_valid(engine, ["not-listed@example.com"], actor="ops", note="checked")
+    confirm_valid(engine, ["not-listed@example.com"], actor=OPS, note="checked")
     ingest(engine, make_bounce(["stale@example.com"], at=FUTURE))
     candidates = removal_candidates(engine)
     assert sorted(c.address for c in candidates) == ["mixed@example.com", "ready@example.com"]

@@ -16,6 +16,7 @@ from core.dead_letters import (
 from core.ingest import Ingester, Item
 from core.models import DeadLetter
 from tests.conftest import fixture_bytes
+from tests.factories import OPS
 from tests.ingest_factories import count, make_bounce, rows, sns_envelope
 
 SIGNED = "sns/sns_real_signed_ses_feedback_bounce_permanent_general_simulator_sigv1_2022_djangoses"
@@ -73,7 +74,7 @@ def test_a_signature_failure_retried_without_verification_is_resolved_and_stored
     [letter] = list_dead_letters(engine)
     assert letter.reason_code == "bad_signature"
 
-    [outcome] = retry_dead_letters(engine, lenient_ingester(engine))
+    [outcome] = retry_dead_letters(engine, lenient_ingester(engine), OPS)
     assert (outcome.id, outcome.resolved, outcome.stored) == (letter.id, True, 1)
     assert rows(engine, "facts", "address") == [("bounce@simulator.amazonses.com",)]
     [(status, attempts, resolved_at)] = rows(
@@ -84,14 +85,14 @@ def test_a_signature_failure_retried_without_verification_is_resolved_and_stored
     assert count_dead_letters(engine) == 0
     assert [v.status for v in list_dead_letters(engine, status=None)] == ["resolved"]
     # A resolved dead letter is never retried again, so nothing is stored twice.
-    assert retry_dead_letters(engine, lenient_ingester(engine)) == []
+    assert retry_dead_letters(engine, lenient_ingester(engine), OPS) == []
     assert count(engine, "facts") == 1
 
 
 def test_a_dead_letter_for_a_shape_now_supported_is_resolved_on_retry(engine: Engine) -> None:
     raw = fixture_bytes("ses/ses_event_subscription_docs.json")
     letter_id = add_dead_letter(engine, raw)
-    [outcome] = retry_dead_letters(engine, lenient_ingester(engine), [letter_id])
+    [outcome] = retry_dead_letters(engine, lenient_ingester(engine), OPS, [letter_id])
     assert outcome.resolved and outcome.stored == 1
     assert rows(engine, "facts", "kind") == [("subscription",)]
 
@@ -101,7 +102,7 @@ def test_one_that_still_fails_stays_open_with_the_new_reason_and_one_more_attemp
 ) -> None:
     letter_id = add_dead_letter(engine, b'{"eventType": "Bounce", "mail": {}}')
     for attempt in (1, 2):
-        [outcome] = retry_dead_letters(engine, lenient_ingester(engine))
+        [outcome] = retry_dead_letters(engine, lenient_ingester(engine), OPS)
         assert not outcome.resolved
         assert outcome.reason is not None and "'bounce'" in outcome.reason
         [(status, attempts, code, last)] = rows(
@@ -117,7 +118,7 @@ def test_retrying_only_some_ids_leaves_the_others_alone(engine: Engine) -> None:
     good = json.dumps(sns_envelope(make_bounce(["a@example.com"]))).encode()
     first = add_dead_letter(engine, good)
     second = add_dead_letter(engine, good.replace(b"a@example.com", b"b@example.com"))
-    retry_dead_letters(engine, lenient_ingester(engine), [second])
+    retry_dead_letters(engine, lenient_ingester(engine), OPS, [second])
     assert rows(engine, "facts", "address") == [("b@example.com",)]
     assert [(v.id, v.status) for v in list_dead_letters(engine, status=None)] == [
         (second, "resolved"),
@@ -129,6 +130,6 @@ def test_a_retried_notification_already_stored_counts_as_duplicate(engine: Engin
     raw = json.dumps(make_bounce(["a@example.com"])).encode()
     Ingester(engine, entry_point="file").ingest([Item(raw, "f")], "f")
     add_dead_letter(engine, raw)
-    [outcome] = retry_dead_letters(engine, lenient_ingester(engine))
+    [outcome] = retry_dead_letters(engine, lenient_ingester(engine), OPS)
     assert (outcome.resolved, outcome.stored, outcome.duplicates) == (True, 0, 1)
     assert rows(engine, "address_summaries", "hard_count") == [(1,)]

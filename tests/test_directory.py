@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from core.directory import RejectedRow, directory_size, import_users_csv
 from core.errors import InvalidInput
 from core.models import DirectoryUser
+from tests.factories import OPS
 
 
 def users(engine: Engine) -> dict[str, tuple[str | None, str | None, str | None]]:
@@ -27,20 +28,20 @@ def users(engine: Engine) -> dict[str, tuple[str | None, str | None, str | None]
 
 def test_columns_may_come_in_any_order_after_a_bom_with_japanese_text(engine: Engine) -> None:
     data = "\ufeffCompany,Name,Email,User_ID\r\n株式会社キューブ,山田 太郎,Taro@Qube.CO.JP,U-1\r\n"
-    report = import_users_csv(engine, io.BytesIO(data.encode("utf-8")))
+    report = import_users_csv(engine, OPS, io.BytesIO(data.encode("utf-8")))
     assert (report.imported, report.updated, report.rejected) == (1, 0, [])
     assert users(engine) == {"Taro@qube.co.jp": ("U-1", "山田 太郎", "株式会社キューブ")}
 
 
 def test_a_file_without_a_header_is_read_as_email_user_id_name_company(engine: Engine) -> None:
-    report = import_users_csv(engine, b"a@example.com,7,Ann,Acme\nb@example.com,8,Bob,\n")
+    report = import_users_csv(engine, OPS, b"a@example.com,7,Ann,Acme\nb@example.com,8,Bob,\n")
     assert report.imported == 2
     assert users(engine)["b@example.com"] == ("8", "Bob", None)
 
 
 def test_japanese_header_names_and_shift_jis_from_excel_are_understood(engine: Engine) -> None:
     data = "メールアドレス,氏名,会社名\r\nhanako@example.jp,佐藤 花子,キューブ商事\r\n"
-    report = import_users_csv(engine, data.encode("cp932"))
+    report = import_users_csv(engine, OPS, data.encode("cp932"))
     assert report.imported == 1
     assert users(engine)["hanako@example.jp"] == (None, "佐藤 花子", "キューブ商事")
 
@@ -55,7 +56,7 @@ def test_bad_addresses_and_duplicates_are_rejected_with_line_and_reason(engine: 
         b"two@example.com,Three\n"
         b"ok@example.COM,Four\n"
     )
-    report = import_users_csv(engine, data)
+    report = import_users_csv(engine, OPS, data)
     assert report.imported == 2
     assert report.rejected == [
         RejectedRow(3, "not a valid email address: 'not-an-address'"),
@@ -66,8 +67,10 @@ def test_bad_addresses_and_duplicates_are_rejected_with_line_and_reason(engine: 
 
 
 def test_reimporting_updates_users_and_leaves_columns_the_file_lacks(engine: Engine) -> None:
-    import_users_csv(engine, b"email,user_id,name,company\na@example.com,1,Ann,Acme\n")
-    report = import_users_csv(engine, b"email,company\na@example.com,Acme Japan\nb@example.com,B\n")
+    import_users_csv(engine, OPS, b"email,user_id,name,company\na@example.com,1,Ann,Acme\n")
+    report = import_users_csv(
+        engine, OPS, b"email,company\na@example.com,Acme Japan\nb@example.com,B\n"
+    )
     assert (report.imported, report.updated) == (1, 1)
     assert users(engine)["a@example.com"] == ("1", "Ann", "Acme Japan")
     assert directory_size(engine) == 2
@@ -75,9 +78,9 @@ def test_reimporting_updates_users_and_leaves_columns_the_file_lacks(engine: Eng
 
 def test_a_header_without_an_email_column_is_refused(engine: Engine) -> None:
     with pytest.raises(InvalidInput, match="email"):
-        import_users_csv(engine, b"login,full name\nann,Ann\n")
+        import_users_csv(engine, OPS, b"login,full name\nann,Ann\n")
     assert directory_size(engine) == 0
 
 
 def test_an_empty_file_imports_nothing(engine: Engine) -> None:
-    assert import_users_csv(engine, b"").imported == 0
+    assert import_users_csv(engine, OPS, b"").imported == 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from core import ingest as ingest_module
 from core import recording
 from core.errors import StoreUnavailable
 from core.ingest import Ingester, IngestSummary, Item
@@ -16,6 +18,8 @@ from tests.conftest import fixture_bytes
 from tests.ingest_factories import (
     count,
     daily_counts_from_facts,
+    domain_counts_from_facts,
+    lambda_sns_record,
     make_bounce,
     make_complaint,
     make_delivery,
@@ -83,6 +87,7 @@ def test_summaries_and_daily_counts_agree_with_the_facts_after_mixed_ingestion(
     engine: Engine,
 ) -> None:
     notifications = [sns_envelope(n) for n in mixed_notifications(120, seed=3)]
+    notifications += [sns_envelope(make_bounce(["x@other.example", "y@Other.Example"]))]
     # Overlapping runs, small chunks: duplicates inside a chunk, across chunks and across runs.
     first = ingest(engine, *notifications[:80], *notifications[:10], batch_size=7)
     second = ingest(engine, *notifications[60:], *notifications[70:75], batch_size=9)
@@ -95,6 +100,24 @@ def test_summaries_and_daily_counts_agree_with_the_facts_after_mixed_ingestion(
     expected_daily, stored_daily = daily_counts_from_facts(engine)
     assert stored_daily == expected_daily
     assert sum(row[-1] for row in stored_daily) == facts
+    expected_domains, stored_domains = domain_counts_from_facts(engine)
+    assert stored_domains == expected_domains
+    assert {row[1] for row in stored_domains} == {"example.com", "other.example"}
+
+
+def test_deliveries_alone_in_a_chunk_leave_the_bounce_history_of_an_address_as_it_was(
+    engine: Engine,
+) -> None:
+    # SQLite writes an address whose chunk holds only deliveries with a narrower statement.
+    ingest(engine, make_bounce(["a@example.com"]), make_complaint(["a@example.com"]))
+    ingest(engine, make_delivery(["a@example.com", "new@example.com"]))
+    expected, stored = summaries_from_facts(engine)
+    assert stored == expected
+    columns = ("address", "hard_count", "complaint_count", "delivery_count", "last_bounce_type")
+    assert rows(engine, "address_summaries", *columns) == [
+        ("a@example.com", 1, 1, 1, "Permanent"),
+        ("new@example.com", 0, 0, 1, None),
+    ]
 
 
 def test_spellings_of_one_address_share_one_summary(engine: Engine) -> None:
@@ -191,6 +214,40 @@ def test_every_notification_is_accounted_for_in_the_summary(engine: Engine) -> N
     assert summary.stored == 2
     [run] = rows(engine, "ingestion_runs", "entry_point", "received", "stored", "dead_lettered")
     assert run == ("file", 6, 2, 2)
+
+
+def test_an_item_that_fails_half_way_leaves_only_its_dead_letter_in_the_chunk(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = ingest_module.parse_notification
+
+    def fail_on_the_poisoned_one(payload: Any, sns_message_id: Any = None) -> Any:
+        if payload["mail"]["destination"] == ["poison@example.com"]:
+            raise RuntimeError("a bug")
+        return real(payload, sns_message_id)
+
+    monkeypatch.setattr(ingest_module, "parse_notification", fail_on_the_poisoned_one)
+    # One Lambda event whose first record parses and whose second hits the bug.
+    event = {
+        "Records": [
+            lambda_sns_record(make_bounce(["half@example.com"])),
+            lambda_sns_record(make_send(["poison@example.com"])),
+        ]
+    }
+    summary = ingest(engine, make_send(["before@example.com"]), event, make_delivery())
+    assert (summary.received, summary.stored, summary.dead_lettered) == (3, 2, 1)
+    assert rows(engine, "facts", "address") == [("before@example.com",), ("jane@example.com",)]
+    assert rows(engine, "address_summaries", "address") == [("jane@example.com",)]
+    [(code, reason)] = rows(engine, "dead_letters", "reason_code", "reason")
+    assert (code, reason) == ("internal_error", "RuntimeError('a bug')")
+
+
+def test_adding_summaries_adds_every_count() -> None:
+    one = IngestSummary(*range(1, len(fields(IngestSummary)) + 1))
+    total = IngestSummary()
+    total.add(one)
+    total.add(one)
+    assert total.as_dict() == {name: 2 * n for name, n in one.as_dict().items()}
 
 
 def test_a_store_failure_commits_nothing_of_the_chunk(

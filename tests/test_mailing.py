@@ -15,7 +15,7 @@ from core.confirmations import confirm_valid
 from core.mailing import excluded_addresses, export_exclusions_csv, mailing_status
 from core.models import SuppressedDestination
 from core.settings import Settings
-from tests.factories import ingest, make_bounce, make_complaint, make_delivery
+from tests.factories import OPS, ingest, make_bounce, make_complaint, make_delivery
 
 NOW = datetime(2026, 10, 31, 12)
 SETTINGS = Settings(soft_bounce_exclusion_count=2, soft_bounce_window_days=30)
@@ -86,7 +86,7 @@ def test_soft_bounces_exclude_only_from_the_configured_count_within_the_window(
 
 def test_a_complaint_excludes_even_after_a_confirmation(engine: Engine) -> None:
     ingest(engine, make_complaint(["angry@example.com"], at=days_ago(5)))
-    confirm_valid(engine, ["angry@example.com"], actor="ops", note="mailbox exists")
+    confirm_valid(engine, ["angry@example.com"], actor=OPS, note="mailbox exists")
     result = status(engine, "angry@example.com")
     assert not result.mailable
     assert result.reasons == ["complaint on 2026-10-26 (abuse)"]
@@ -97,7 +97,7 @@ def test_a_confirmation_newer_than_the_last_bounce_makes_it_mailable_again(
 ) -> None:
     ingest(engine, make_bounce(["back@example.com"], at=days_ago(5)))
     ingest(engine, soft("back@example.com", days_ago(4)), soft("back@example.com", days_ago(3)))
-    confirm_valid(engine, ["back@example.com"], actor="ops", note="user fixed the mailbox")
+    confirm_valid(engine, ["back@example.com"], actor=OPS, note="user fixed the mailbox")
     result = status(engine, "back@example.com")
     assert result.mailable and result.confirmed_valid_at is not None
     assert result.reasons[0].startswith("confirmed valid on ")
@@ -105,7 +105,7 @@ def test_a_confirmation_newer_than_the_last_bounce_makes_it_mailable_again(
 
 def test_a_bounce_after_the_confirmation_excludes_again(engine: Engine) -> None:
     ingest(engine, make_bounce(["again@example.com"], at=days_ago(5)))
-    confirm_valid(engine, ["again@example.com"], actor="ops", note="checked")
+    confirm_valid(engine, ["again@example.com"], actor=OPS, note="checked")
     ingest(engine, make_bounce(["again@example.com"], at=datetime(2099, 1, 1)))
     assert not status(engine, "again@example.com").mailable
 
@@ -114,7 +114,7 @@ def test_an_address_on_the_suppression_list_is_excluded_even_when_confirmed(
     engine: Engine,
 ) -> None:
     suppress(engine, "listed@example.com")
-    confirm_valid(engine, ["listed@example.com"], actor="ops", note="valid, awaiting removal")
+    confirm_valid(engine, ["listed@example.com"], actor=OPS, note="valid, awaiting removal")
     result = status(engine, "listed@example.com")
     assert not result.mailable
     assert result.reasons == ["on the SES account suppression list (BOUNCE) since 2026-10-28"]
@@ -138,7 +138,7 @@ def seed_mixture(engine: Engine) -> None:
         make_delivery(["fine@example.com"], at=days_ago(1)),
     )
     suppress(engine, "listed-only@example.com")
-    confirm_valid(engine, ["fixed@example.com"], actor="ops", note="checked")
+    confirm_valid(engine, ["fixed@example.com"], actor=OPS, note="checked")
 
 
 def test_the_exclusion_list_agrees_with_the_status_of_every_address(engine: Engine) -> None:
@@ -160,7 +160,7 @@ def test_the_exclusion_list_agrees_with_the_status_of_every_address(engine: Engi
 def test_the_exclusion_csv_has_every_row_a_bom_and_no_live_formulas(engine: Engine) -> None:
     seed_mixture(engine)
     out = io.BytesIO()
-    written = export_exclusions_csv(engine, SETTINGS, out, bom=True, now=NOW)
+    written = export_exclusions_csv(engine, OPS, SETTINGS, out, bom=True, now=NOW)
     text = out.getvalue().decode("utf-8")
     assert text.startswith("\ufeffaddress,reason,since\r\n")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))[1:]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import DateTime, Engine
+from sqlalchemy.dialects import sqlite
 
 from core.ingest import Ingester, IngestSummary, Item
+from core.upsert import _bind_processor
 from tests.conftest import fixture_bytes
 from tests.ingest_factories import (
     count,
@@ -187,3 +190,12 @@ def test_queue_batches_give_every_message_its_own_outcome(
         _assert_accounted(outcome)
         total.add(outcome)
     assert _added(sqlite_engine, before) == (total.stored, total.dead_lettered)
+
+
+@given(at=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+def test_sqlite_stores_a_time_exactly_as_sqlalchemy_would(at: datetime) -> None:
+    # core.upsert formats times itself for speed; stored text is compared across the app
+    # (windows, latest-wins), so it must be SQLAlchemy's form to the character.
+    dialect = sqlite.dialect()
+    impl = DateTime().dialect_impl(dialect)
+    assert _bind_processor(impl, dialect)(at) == impl.bind_processor(dialect)(at)

@@ -34,7 +34,7 @@ def test_the_defaults_need_no_configuration() -> None:
     settings = load_settings()
     assert settings.database_url == "sqlite:///data/bouncedesk.db"
     assert (settings.verify_sns_file, settings.verify_sns_sqs) == ("off", "when_present")
-    assert settings.ingest_batch_size == 500
+    assert settings.ingest_batch_size == 5000
 
 
 def test_a_wrong_verify_mode_names_the_setting_and_the_accepted_values() -> None:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import io
-from typing import BinaryIO
-
+from core.access import Actor
 from core.ingest import Ingester, IngestSummary, verifier_from_settings
+from core.intake import ingest_upload, poll_queue
 from core.settings import Settings
-from core.sources import read_items
-from core.sqs import PollReport, poll_once
+from core.sqs import PollReport
 from ui import resources
-
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 def ingester(entry_point: str, verify_mode: str) -> Ingester:
@@ -27,23 +22,20 @@ def ingester(entry_point: str, verify_mode: str) -> Ingester:
     )
 
 
-def _stream(data: bytes) -> BinaryIO:
-    raw = io.BytesIO(data)
-    if data[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    return raw
-
-
-def ingest_upload(name: str, data: bytes) -> IngestSummary:
+def store_upload(actor: Actor, name: str, data: bytes) -> IngestSummary:
     """Store an uploaded notification file (JSON, array, NDJSON, optionally gzip)."""
-    source = f"upload:{name}"
     upload = ingester("upload", resources.settings().verify_sns_file)
-    return upload.ingest(read_items(_stream(data), source), source)
+    return ingest_upload(upload, actor, name, data)
 
 
-def poll_queue(queue_url: str, max_messages: int) -> PollReport:
+def poll_sqs(actor: Actor, queue_url: str, max_messages: int) -> PollReport:
     """One round of the production SQS entry point, without the long-poll wait."""
     sqs_ingester = ingester("sqs", resources.settings().verify_sns_sqs)
-    return poll_once(
-        resources.sqs_client(), queue_url, sqs_ingester, max_messages=max_messages, wait_seconds=1
+    return poll_queue(
+        resources.sqs_client(),
+        queue_url,
+        sqs_ingester,
+        actor,
+        max_messages=max_messages,
+        wait_seconds=1,
     )

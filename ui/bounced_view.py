@@ -11,6 +11,8 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from core.access import Actor
+from core.audit import parameters_of
 from core.bounced import AddressDetail, BouncedFilter, address_detail, export_bounced_csv
 from core.confirmations import ConfirmResult
 from core.suppression import suppression_detail
@@ -126,38 +128,39 @@ def pager(prefix: str, total: int, pages: int) -> None:
 
 
 def flash_results(prefix: str, verb: str, results: Sequence[ConfirmResult]) -> None:
-    """Summarise a confirm or revoke for the next run, naming anything that did not apply."""
+    """Summarise a confirm or revoke for the next run, naming (as plain text) anything that
+    did not apply."""
     done = [r for r in results if r.outcome in {"confirmed", "revoked"}]
     others = [r for r in results if r not in done]
     message = f"{len(done)} {verb}."
     if others:
-        message += " " + "; ".join(f"{r.address}: {r.message}" for r in others[:10])
-    feedback.flash(prefix, "success" if not others else "warning", message)
+        message += f" {len(others)} not changed:"
+    details = [f"{r.address}: {r.message}" for r in others[:10]]
+    feedback.flash(prefix, "success" if not others else "warning", message, details)
     selection.remember(prefix, [r.address for r in results])
 
 
-def _csv(engine: Engine, flt: BouncedFilter, bom: bool, actor: str) -> bytes:
+def _csv(engine: Engine, actor: Actor, flt: BouncedFilter, bom: bool) -> bytes:
     buffer = io.BytesIO()
-    export_bounced_csv(engine, flt, buffer, bom=bom, actor=actor)
+    export_bounced_csv(engine, actor, flt, buffer, bom=bom)
     return buffer.getvalue()
 
 
-def export(prefix: str, flt: BouncedFilter, total: int) -> None:
+def export(prefix: str, actor: Actor, flt: BouncedFilter, total: int) -> None:
     """The whole filtered result as CSV, written only when someone clicks Download."""
     with st.container(border=True, key=f"{prefix}_export"):
         left, right = st.columns([2, 2], vertical_alignment="bottom")
         encoding = left.radio("CSV encoding", ENCODINGS, horizontal=True, key=f"{prefix}_encoding")
         right.download_button(
             f"Download all {total:,} matching rows (CSV)",
-            data=partial(
-                _csv, resources.engine(), flt, encoding == ENCODINGS[1], feedback.current_actor()
-            ),
+            data=partial(_csv, resources.engine(), actor, flt, encoding == ENCODINGS[1]),
             file_name=f"bounced-users-{today_utc():%Y%m%d}.csv",
             mime="text/csv",
             key=f"{prefix}_download",
             on_click="ignore",
             icon=":material/download:",
         )
+        st.caption("Exports of personal data are recorded in the audit log.")
 
 
 def detail(prefix: str, selected: str | None) -> None:
@@ -177,6 +180,7 @@ def detail(prefix: str, selected: str | None) -> None:
         _who(found)
         _events(prefix, found)
         _confirmations(prefix, found)
+        _history(prefix, found)
     if st.button("Ask SES why it is listed", key=f"{prefix}_ask_ses", icon=":material/help:"):
         with feedback.reported("ask SES about the address"):
             _ask_ses(address)
@@ -245,6 +249,35 @@ def _confirmations(prefix: str, found: AddressDetail) -> None:
         history,
         hide_index=True,
         key=f"{prefix}_confirmations",
+        width="stretch",
+        column_config=labels(history.columns),
+    )
+
+
+def _history(prefix: str, found: AddressDetail) -> None:
+    """What Bounce Desk did to this address, from the audit log."""
+    if not found.audit:
+        st.caption("No changes recorded for this address.")
+        return
+    st.caption("Audit history (newest first)")
+    rows = [
+        (
+            entry.at,
+            entry.actor,
+            parameters_of(entry).get("role", ""),
+            entry.action,
+            entry.outcome or "",
+            entry.parameters or "",
+        )
+        for entry in found.audit
+    ]
+    history = pd.DataFrame(
+        rows, columns=["when (UTC)", "who", "role", "action", "outcome", "parameters"]
+    )
+    st.dataframe(
+        history,
+        hide_index=True,
+        key=f"{prefix}_audit",
         width="stretch",
         column_config=labels(history.columns),
     )

@@ -1,4 +1,9 @@
-"""How pages talk to people: errors in words, the demo badge, the acting user, empty states."""
+"""How pages talk to people: errors in words, the demo badge, the acting user, empty states.
+
+Text from outside (addresses, diagnostic codes, names, error details quoting them) is only
+ever shown with st.text, st.code or in a dataframe: st.markdown, st.caption and the alert
+boxes interpret Markdown, so they carry our own words only.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +12,47 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from core.access import Actor
 from core.errors import (
     AwsConfigurationError,
     BounceDeskError,
+    InvalidInput,
+    PermissionDenied,
     SesAccessDenied,
     SesThrottled,
     SesUnreachable,
     StoreUnavailable,
 )
-from ui import resources, router
+from ui import identity, resources, router
 
 _HINTS: list[tuple[type[BounceDeskError], str]] = [
+    (PermissionDenied, "Your role does not allow this. Nothing was changed."),
     (StoreUnavailable, "The database could not be reached. Nothing was changed."),
     (AwsConfigurationError, "Bounce Desk is not connected to AWS."),
     (SesAccessDenied, "AWS refused: the Bounce Desk role lacks a permission."),
     (SesThrottled, "SES is busy (too many requests). Wait a minute and try again."),
     (SesUnreachable, "SES could not be reached. Nothing was changed there."),
+    (InvalidInput, "Bounce Desk could not use what was asked; the detail says why."),
 ]
 
 
-def describe(exc: BounceDeskError) -> str:
-    """One sentence a support person can act on, then the detail."""
-    for kind, hint in _HINTS:
+def hint(exc: BounceDeskError) -> str:
+    """One sentence a support person can act on (our words; the detail is shown apart)."""
+    for kind, text in _HINTS:
         if isinstance(exc, kind):
-            return f"{hint}\n\nDetail: {exc}"
-    return str(exc)
+            return text
+    return "Bounce Desk reported a problem."
 
 
 @contextmanager
 def reported(action: str) -> Iterator[None]:
-    """Run `action`; a Bounce Desk error becomes an st.error instead of a traceback."""
+    """Run `action`; a Bounce Desk error becomes an st.error instead of a traceback.
+    `action` is our own words; the error's detail (which may quote input) is plain text."""
     try:
         yield
     except BounceDeskError as exc:
-        st.error(f"Could not {action}. {describe(exc)}", icon=":material/error:")
+        st.error(f"Could not {action}. {hint(exc)}", icon=":material/error:")
+        st.text(f"Detail: {exc}")
 
 
 def demo_badge() -> None:
@@ -48,44 +60,34 @@ def demo_badge() -> None:
         st.badge("Demo data — local SES emulator", icon=":material/science:", color="orange")
 
 
-def page_header(title: str, caption: str) -> None:
-    """The first call of every page: routing check, title, demo badge, what the page is for."""
+def page_header(title: str, caption: str) -> Actor:
+    """The first call of every page: routing check, who is acting (or the screen saying why
+    nobody may), title, demo badge, what the page is for."""
     router.ensure_routed()
+    actor = identity.resolve()
     st.title(title)
     demo_badge()
     st.caption(caption)
-
-
-def current_actor() -> str:
-    """The signed-in user's email when sign-in is configured, else the configured actor."""
-    if st.user.get("is_logged_in"):
-        return str(st.user.get("email") or st.user.get("name") or resources.settings().actor)
-    return resources.settings().actor
-
-
-def plain(text: str) -> str:
-    """Text safe inside a Markdown code span: no backticks, no line breaks."""
-    return " ".join(text.replace("`", "'").split())
-
-
-def sign_in_configured() -> bool:
-    return st.user.get("is_logged_in") is not None
+    return actor
 
 
 def empty_state(message: str) -> None:
     st.info(message, icon=":material/inbox:")
 
 
-def flash(key: str, kind: str, message: str) -> None:
-    """Keep a message for the next run (after st.rerun), so it shows above fresh data."""
-    st.session_state[f"{key}_flash"] = (kind, message)
+def flash(key: str, kind: str, message: str, details: list[str] | None = None) -> None:
+    """Keep a message for the next run (after st.rerun), so it shows above fresh data.
+    `message` is our words; `details` (addresses, SES messages) are shown as plain text."""
+    st.session_state[f"{key}_flash"] = (kind, message, list(details or []))
 
 
 def show_flash(key: str) -> None:
-    kind, message = st.session_state.pop(f"{key}_flash", (None, None))
+    kind, message, details = st.session_state.pop(f"{key}_flash", (None, None, []))
     if kind == "success":
         st.success(message, icon=":material/check_circle:")
     elif kind == "warning":
         st.warning(message, icon=":material/warning:")
     elif kind == "error":
         st.error(message, icon=":material/error:")
+    for line in details:
+        st.text(line)

@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, is_dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from itertools import islice
 from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import func, select
 
-from core import bounced, confirmations, directory, ingestion_report, mailing, reports, suppression
+from core import (
+    audit,
+    bounced,
+    confirmations,
+    directory,
+    ingestion_report,
+    mailing,
+    reports,
+    suppression,
+)
 from core import dead_letters as dead_letter_store
+from core.access import Actor
 from core.bounced import BouncedFilter
-from core.confirmations import confirmed_addresses
-from core.db import translated_errors
-from core.models import SuppressedDestination
 from ui import resources
 
 TTL = 30  # seconds
@@ -198,72 +204,31 @@ def subtypes(db: str) -> list[str]:
 
 # --- Suppression list ----------------------------------------------------------------------
 
-MIRROR_COLUMNS = [
-    "address",
-    "reason",
-    "listed since (UTC)",
-    "on the list",
-    "confirmed valid",
-    "removed by Bounce Desk",
-]
+MIRROR_COLUMNS = {
+    "address": "address",
+    "reason": "reason",
+    "last_update_time": "listed since (UTC)",
+    "suppressed": "on the list",
+    "confirmed_valid": "confirmed valid",
+    "removed_by_us": "removed by Bounce Desk",
+}
 
 
-def _mirror_conditions(
-    reasons: tuple[str, ...], start: date | None, end: date | None, text: str, listed: bool
-) -> list[Any]:
-    table = SuppressedDestination.__table__.c
-    conditions: list[Any] = [table.suppressed.is_(listed)]
-    if reasons:
-        conditions.append(table.reason.in_(reasons))
-    if start is not None:
-        conditions.append(table.last_update_time >= datetime.combine(start, time()))
-    if end is not None:
-        conditions.append(
-            table.last_update_time < datetime.combine(end + timedelta(days=1), time())
-        )
-    if text.strip():
-        conditions.append(table.address.icontains(text.strip(), autoescape=True))
-    return conditions
-
-
-# The mirror listing is a read query the page needs; core.suppression has no listing yet, so
-# it lives here until it moves there (reported to the lead).
 @st.cache_data(ttl=TTL, show_spinner=False)
 def suppression_mirror(
-    db: str,
-    reasons: tuple[str, ...],
-    start: date | None,
-    end: date | None,
-    text: str,
-    listed: bool,
-    page: int,
-    page_size: int,
+    db: str, flt: suppression.MirrorFilter, page: int, page_size: int
 ) -> tuple[pd.DataFrame, int]:
     """One page of the mirror, newest listing first, with each address's confirmation state."""
-    table = SuppressedDestination.__table__.c
-    conditions = _mirror_conditions(reasons, start, end, text, listed)
-    query = (
-        select(
-            table.address,
-            table.reason,
-            table.last_update_time,
-            table.suppressed,
-            table.address.in_(confirmed_addresses()),
-            table.removed_by_us,
-        )
-        .where(*conditions)
-        .order_by(table.last_update_time.desc(), table.address)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
-    count = select(func.count()).select_from(SuppressedDestination.__table__).where(*conditions)
-    with translated_errors(), resources.engine().connect() as connection:
-        rows = [tuple(row) for row in connection.execute(query)]
-        total = int(connection.scalar(count) or 0)
-    frame = pd.DataFrame(rows, columns=MIRROR_COLUMNS)
-    for column in ("on the list", "confirmed valid", "removed by Bounce Desk"):
-        frame[column] = frame[column].astype(bool)
-    return frame, total
+    rows, total = suppression.list_mirror(resources.engine(), flt, page=page, page_size=page_size)
+    frame = _frame(rows, list(MIRROR_COLUMNS))  # type: ignore[arg-type]
+    return frame[list(MIRROR_COLUMNS)].rename(columns=MIRROR_COLUMNS), total
+
+
+def mirror_csv(db: str, actor: Actor, flt: suppression.MirrorFilter) -> bytes:
+    """Written when someone clicks Download; the export is recorded in the audit log."""
+    buffer = io.BytesIO()
+    suppression.export_mirror_csv(resources.engine(), actor, flt, buffer)
+    return buffer.getvalue()
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -283,11 +248,18 @@ def removal_candidates(db: str) -> pd.DataFrame:
     return _frame(candidates, [*columns, "confirmed_at", "confirmed_by", "note", "last_bounce_at"])  # type: ignore[arg-type]
 
 
-def console_csv(db: str) -> bytes:
-    """The SES console's bulk-delete file for every suppressed, confirmed-valid address."""
-    with resources.sessions()() as session:
-        addresses = suppression.console_csv_candidates(session)
-    return suppression.console_bulk_delete_csv(addresses)
+def console_csv(db: str, actor: Actor) -> bytes:
+    """The SES console's bulk-delete file for every suppressed, confirmed-valid address;
+    written when someone clicks Download and recorded in the audit log."""
+    return suppression.export_console_csv(resources.sessions(), actor).body
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def console_csv_left_out(db: str) -> tuple[list[str], list[str]]:
+    """The candidates the console file leaves out: (starting like a formula, needing an
+    admin)."""
+    found = suppression.console_csv_plan(resources.sessions())
+    return list(found.left_out), list(found.needs_admin)
 
 
 # --- Mailing exclusions --------------------------------------------------------------------
@@ -299,15 +271,47 @@ def exclusions_preview(db: str, limit: int) -> pd.DataFrame:
     return _frame(list(islice(rows, limit)), ["address", "reason", "since"])  # type: ignore[arg-type]
 
 
-def exclusions_csv(db: str, bom: bool, actor: str) -> bytes:
+def exclusions_csv(db: str, bom: bool, actor: Actor) -> bytes:
     """Written when someone clicks Download; the export is recorded in the audit log."""
     buffer = io.BytesIO()
-    mailing.export_exclusions_csv(
-        resources.engine(), resources.settings(), buffer, bom, actor=actor
-    )
+    mailing.export_exclusions_csv(resources.engine(), actor, resources.settings(), buffer, bom)
     return buffer.getvalue()
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def directory_size(db: str) -> int:
     return directory.directory_size(resources.engine())
+
+
+# --- Audit log -----------------------------------------------------------------------------
+
+AUDIT_COLUMNS = {
+    "at": "when (UTC)",
+    "actor": "who",
+    "action": "action",
+    "address": "address",
+    "outcome": "outcome",
+    "parameters": "parameters",
+    "detail": "detail",
+}
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def audit_page(
+    db: str, flt: audit.AuditFilter, page: int, page_size: int
+) -> tuple[pd.DataFrame, int]:
+    found = audit.list_audit(resources.engine(), flt, page=page, page_size=page_size)
+    frame = _frame(found.rows, list(AUDIT_COLUMNS))  # type: ignore[arg-type]
+    return frame[list(AUDIT_COLUMNS)].rename(columns=AUDIT_COLUMNS), found.total
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def audit_actors(db: str) -> list[str]:
+    return audit.actors_seen(resources.engine())
+
+
+def audit_csv(db: str, actor: Actor, flt: audit.AuditFilter, bom: bool) -> bytes:
+    """Written when someone clicks Download; the export is itself recorded in the log."""
+    buffer = io.BytesIO()
+    audit.export_audit_csv(resources.engine(), actor, flt, buffer, bom=bom)
+    return buffer.getvalue()

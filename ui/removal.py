@@ -1,9 +1,11 @@
 """Taking addresses off the SES suppression list, as both the bounced-users and the
-suppression-list pages offer it: a confirmation dialog that lists the addresses, a progress
-bar while the calls run, and the per-address results afterwards.
+suppression-list pages offer it: a dry run, a confirmation dialog that shows the plan
+(`core.guardrails`) address by address, a progress bar while the calls run, and the
+per-address results afterwards.
 
-Only ids and strings live in session state: the addresses asked for, which of them are not
-confirmed valid, whether the dialog is open, and the id of the last removal run.
+Who may remove what is decided in core; the dialog shows the plan core computed and sends
+only what it allows. Only ids and strings live in session state: the addresses asked for,
+whether the dialog is open, the id of the last removal run.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from core.suppression import (
+from core.access import Action, Actor, refusal
+from core.guardrails import RemovalPlan, Verdict, plan_removal
+from core.removal import (
     AddressResult,
     Outcome,
     poll_import_jobs,
@@ -26,114 +30,197 @@ from core.suppression import (
 from ui import feedback, queries, resources, selection
 from ui.format import labels
 
-# Above this many addresses one call per address takes long (SES allows about one per
-# second), so the dialog offers an SES import job instead.
-IMPORT_JOB_SUGGESTED = 300
 DEFAULT_REASON = "confirmed valid by staff"
 OPEN = "removal_dialog_for"  # the page prefix whose dialog is open, or None
+VERDICTS = {
+    Verdict.ALLOWED: "allowed",
+    Verdict.NEEDS_ADMIN: "needs admin",
+    Verdict.BLOCKED: "blocked",
+}
 
 
 def _key(prefix: str, name: str) -> str:
     return f"{prefix}_removal_{name}"
 
 
-def request(prefix: str, addresses: Sequence[str], unconfirmed: Sequence[str]) -> None:
+def request(prefix: str, addresses: Sequence[str]) -> None:
     """Button callback: remember what to remove and open the dialog on this run."""
     st.session_state[_key(prefix, "addresses")] = list(addresses)
-    st.session_state[_key(prefix, "unconfirmed")] = list(unconfirmed)
     st.session_state[OPEN] = prefix
+
+
+def request_dry_run(prefix: str, addresses: Sequence[str]) -> None:
+    """Button callback: show what removing these would do, changing nothing."""
+    st.session_state[_key(prefix, "dry_run")] = list(addresses)
 
 
 def _close(*_: object) -> None:
     st.session_state[OPEN] = None
 
 
-def dialog(prefix: str) -> None:
+def plan_frame(plan: RemovalPlan) -> pd.DataFrame:
+    """The plan as a table (addresses and reasons are untrusted text: a dataframe only)."""
+    return pd.DataFrame(
+        {
+            "address": [item.address for item in plan.items],
+            "verdict": [VERDICTS[item.verdict] for item in plan.items],
+            "why": [item.why for item in plan.items],
+        }
+    )
+
+
+def _summary(plan: RemovalPlan) -> str:
+    text = (
+        f"{plan.count(Verdict.ALLOWED)} would be removed, "
+        f"{plan.count(Verdict.NEEDS_ADMIN)} need an admin, {plan.count(Verdict.BLOCKED)} blocked"
+    )
+    if plan.method == "import_job":
+        text += (
+            f"; more than {plan.max_per_click} at once go to SES as an import job, "
+            "confirmed by typing their number"
+        )
+    return text + "."
+
+
+def dry_run_panel(prefix: str, actor: Actor) -> None:
+    """The plan for the addresses of the last dry-run click (call on every run)."""
+    addresses = st.session_state.get(_key(prefix, "dry_run"))
+    if not addresses:
+        return
+    with (
+        st.container(border=True, key=_key(prefix, "dry_run_box")),
+        feedback.reported("plan the removal"),
+    ):
+        st.markdown("**Dry run** — nothing was changed")
+        plan = plan_removal(
+            resources.sessions(),
+            addresses,
+            actor=actor,
+            max_per_click=resources.settings().max_removals_per_click,
+        )
+        st.caption(_summary(plan))
+        st.dataframe(
+            plan_frame(plan), hide_index=True, key=_key(prefix, "dry_run_table"), width="stretch"
+        )
+        if st.button("Dismiss", key=_key(prefix, "dry_run_dismiss")):
+            st.session_state.pop(_key(prefix, "dry_run"), None)
+            st.rerun()
+
+
+def dialog(prefix: str, actor: Actor) -> None:
     """Show the confirmation dialog while it is open (call on every run of the page)."""
     if st.session_state.get(OPEN) == prefix:
-        _confirm(prefix)
+        _confirm(prefix, actor)
 
 
 @st.dialog("Remove from the SES suppression list", width="large", on_dismiss=_close)
-def _confirm(prefix: str) -> None:
+def _confirm(prefix: str, actor: Actor) -> None:
     addresses: list[str] = st.session_state.get(_key(prefix, "addresses"), [])
-    unconfirmed = set(st.session_state.get(_key(prefix, "unconfirmed"), []))
+    limit = resources.settings().max_removals_per_click
     st.write(
         f"{len(addresses)} addresses selected. Once removed, SES sends to them again; if one "
         "still bounces, SES lists it again and the bounce counts toward the bounce rate."
     )
-    listing = pd.DataFrame(
-        {
-            "address": addresses,
-            "confirmed valid": [a not in unconfirmed for a in addresses],
-        }
-    )
-    st.dataframe(
-        listing,
-        hide_index=True,
-        key=_key(prefix, "listing"),
-        height=min(36 * len(addresses) + 40, 300),
-    )
-    include = False
-    if unconfirmed:
+    with feedback.reported("plan the removal"):
+        plan = plan_removal(resources.sessions(), addresses, actor=actor, max_per_click=limit)
+        include, reason = _reason(prefix, actor, plan)
+        if include:
+            plan = plan_removal(
+                resources.sessions(), addresses, actor=actor, reason=reason, override=True,
+                max_per_click=limit,
+            )  # fmt: skip
+        listing = plan_frame(plan)
+        st.dataframe(
+            listing,
+            hide_index=True,
+            key=_key(prefix, "listing"),
+            height=min(36 * len(addresses) + 40, 300),
+            width="stretch",
+        )
+        chosen = plan.allowed
+        bulk = plan.method == "import_job"
+        counted = True
+        if bulk:
+            st.info(
+                f"More than {limit} addresses at once: they go to SES as an import job (up to "
+                "10,000 per job; needs the S3 bucket BOUNCEDESK_SUPPRESSION_IMPORT_BUCKET). "
+                "Type their number to confirm.",
+                icon=":material/inventory_2:",
+            )
+            typed = st.text_input(f"Number of addresses ({len(chosen)})", key=_key(prefix, "count"))
+            counted = typed.strip() == str(len(chosen))
+        left, right = st.columns(2)
+        remove = left.button(
+            f"Remove {len(chosen)} addresses",
+            key=_key(prefix, "confirm"),
+            type="primary",
+            disabled=not chosen or not reason.strip() or not counted,
+            help=refusal(actor, Action.REMOVE_CONFIRMED),
+            icon=":material/delete:",
+        )
+        if right.button("Cancel", key=_key(prefix, "cancel")):
+            _close()
+            st.rerun()
+        if remove:
+            _run(prefix, actor, chosen, reason.strip(), include, len(chosen) if bulk else None)
+
+
+def _reason(prefix: str, actor: Actor, plan: RemovalPlan) -> tuple[bool, str]:
+    """(include the addresses that need an admin, the reason to record). Only an admin is
+    offered the choice, and must then write why."""
+    waiting = plan.count(Verdict.NEEDS_ADMIN)
+    if waiting and actor.can(Action.REMOVE_UNCONFIRMED):
         st.warning(
-            f"{len(unconfirmed)} of these are not confirmed valid and are left out unless you "
-            "include them.",
+            f"{waiting} of these need an admin's decision (see why below) and are left out "
+            "unless you include them.",
             icon=":material/warning:",
         )
         include = st.checkbox(
-            f"Also remove the {len(unconfirmed)} addresses nobody confirmed valid",
-            key=_key(prefix, "include_unconfirmed"),
+            f"Also remove the {waiting} addresses that need an admin",
+            key=_key(prefix, "include_flagged"),
         )
-    chosen = [a for a in addresses if include or a not in unconfirmed]
+        if include:
+            written = st.text_input(
+                "Why remove them? (required, kept in the audit log)",
+                key=_key(prefix, "admin_reason"),
+            )
+            return True, written
+    elif waiting:
+        st.warning(
+            f"{waiting} of these need the admin role and are left out (see why below).",
+            icon=":material/warning:",
+        )
     reason = st.text_input(
         "Reason (kept in the audit log)", value=DEFAULT_REASON, key=_key(prefix, "reason")
     )
-    bulk = False
-    if len(chosen) > IMPORT_JOB_SUGGESTED:
-        bulk = (
-            st.radio(
-                "Method",
-                ["One call per address", "SES import job (bulk)"],
-                index=1,
-                key=_key(prefix, "method"),
-                help="An import job takes up to 10,000 addresses per job and needs an S3 "
-                "bucket SES can read (BOUNCEDESK_SUPPRESSION_IMPORT_BUCKET).",
-            )
-            == "SES import job (bulk)"
-        )
-    left, right = st.columns(2)
-    remove = left.button(
-        f"Remove {len(chosen)} addresses",
-        key=_key(prefix, "confirm"),
-        type="primary",
-        disabled=not chosen or not reason.strip(),
-        icon=":material/delete:",
-    )
-    if right.button("Cancel", key=_key(prefix, "cancel")):
-        _close()
-        st.rerun()
-    if remove:
-        _run(prefix, chosen, reason.strip(), bulk)
+    return False, reason
 
 
-def _run(prefix: str, addresses: list[str], reason: str, bulk: bool) -> None:
+def _run(
+    prefix: str,
+    actor: Actor,
+    addresses: list[str],
+    reason: str,
+    override: bool,
+    confirm_count: int | None,
+) -> None:
     bar = st.progress(0.0, text=f"Removing {len(addresses)} addresses…")
 
     def progress(done: int, total: int, last: AddressResult) -> None:
-        bar.progress(
-            done / max(total, 1), text=f"{done} of {total} done — {last.address}: {last.outcome}"
-        )
+        bar.progress(done / max(total, 1), text=f"{done} of {total} done")
 
     with feedback.reported("remove the addresses from the suppression list"):
         settings = resources.settings()
-        if bulk:
+        if confirm_count is not None:
             report = start_import_removal(
                 resources.sessions(),
                 resources.gateway(),
                 addresses,
-                actor=feedback.current_actor(),
+                actor=actor,
                 reason=reason,
+                override=override,
+                max_per_click=settings.max_removals_per_click,
+                confirm_count=confirm_count,
                 bucket=settings.suppression_import_bucket,
                 prefix=settings.suppression_import_prefix,
             )
@@ -142,8 +229,10 @@ def _run(prefix: str, addresses: list[str], reason: str, bulk: bool) -> None:
                 resources.sessions(),
                 resources.gateway(),
                 addresses,
-                actor=feedback.current_actor(),
+                actor=actor,
                 reason=reason,
+                override=override,
+                max_per_click=settings.max_removals_per_click,
                 progress=progress,
             )
         st.session_state[_key(prefix, "run")] = report.run_id
@@ -153,7 +242,7 @@ def _run(prefix: str, addresses: list[str], reason: str, bulk: bool) -> None:
         st.rerun()
 
 
-def results(prefix: str) -> None:
+def results(prefix: str, actor: Actor) -> None:
     """The outcome of this session's last removal run, address by address."""
     run_id = st.session_state.get(_key(prefix, "run"))
     if run_id is None:
@@ -178,20 +267,27 @@ def results(prefix: str) -> None:
                 key=_key(prefix, "result_table"),
                 column_config=labels(frame.columns),
             )
-            _follow_up(prefix, run_id, report.method, counts)
+            _follow_up(prefix, actor, run_id, report.method, counts)
 
 
-def _follow_up(prefix: str, run_id: int, method: str, counts: dict[Outcome, int]) -> None:
+def _follow_up(
+    prefix: str, actor: Actor, run_id: int, method: str, counts: dict[Outcome, int]
+) -> None:
     settings = resources.settings()
     left, middle, right = st.columns(3)
     if counts.get(Outcome.FAILED) and left.button(
-        "Retry the failed ones", key=_key(prefix, "retry"), icon=":material/replay:"
+        "Retry the failed ones",
+        key=_key(prefix, "retry"),
+        icon=":material/replay:",
+        disabled=not actor.can(Action.REMOVE_CONFIRMED),
+        help=refusal(actor, Action.REMOVE_CONFIRMED),
     ):
         with feedback.reported("retry the failed removals"):
             retry_failed(
                 resources.sessions(),
                 resources.gateway(),
                 run_id,
+                actor=actor,
                 bucket=settings.suppression_import_bucket,
                 prefix=settings.suppression_import_prefix,
             )
@@ -199,10 +295,14 @@ def _follow_up(prefix: str, run_id: int, method: str, counts: dict[Outcome, int]
             st.rerun()
     waiting = method == "import_job" and counts.get(Outcome.SUBMITTED)
     if waiting and middle.button(
-        "Check the import jobs", key=_key(prefix, "poll"), icon=":material/sync:"
+        "Check the import jobs",
+        key=_key(prefix, "poll"),
+        icon=":material/sync:",
+        disabled=not actor.can(Action.SYNC),
+        help=refusal(actor, Action.SYNC),
     ):
         with feedback.reported("check the import jobs"):
-            poll_import_jobs(resources.sessions(), resources.gateway(), run_id=run_id)
+            poll_import_jobs(resources.sessions(), resources.gateway(), actor=actor, run_id=run_id)
             queries.clear()
             st.rerun()
     if right.button("Dismiss", key=_key(prefix, "dismiss")):

@@ -1,9 +1,10 @@
-"""Three journeys through the real dashboard in headless Chromium, in demo mode.
+"""Four journeys through the real dashboard in headless Chromium, in demo mode.
 
 1. The overview draws the bounce-rate chart with the 5 % and 10 % threshold lines.
 2. Ops filters hard bounces on the suppression list, confirms two valid, removes them, and
    SES (the emulator) no longer lists them.
 3. Support exports the filtered list as CSV for Excel and gets exactly the filtered rows.
+4. The audit log shows who changed what (the demo's own seeding, through the same code).
 """
 
 from __future__ import annotations
@@ -167,3 +168,14 @@ def test_support_exports_the_filtered_list_as_csv_for_excel(
     assert [row["address"] for row in rows] == expected
     assert all(int(row["hard_count"]) > 0 for row in rows)
     page.screenshot(path=screenshots / "3-export.png")
+
+
+def test_the_audit_log_shows_who_changed_what(page: Page, screenshots: Path):
+    open_page(page, "/audit_log", ".st-key-al_entries")
+    expect(page.get_by_text(f"acting as {ACTOR} (operator)")).to_be_visible()
+    choose(page, "al_action", "suppression.sync")
+    rows = page.locator(".st-key-al_entries [role='row']")
+    expect(rows.nth(1)).to_contain_text("demo seeding")
+    expect(rows.nth(1)).to_contain_text("suppression.sync")
+    expect(rows.nth(1)).to_contain_text("completed")
+    page.screenshot(path=screenshots / "4-audit-log.png", full_page=True)

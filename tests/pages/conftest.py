@@ -26,7 +26,23 @@ def _clear_streamlit_caches() -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def server_address(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
+    """What st.get_option("server.address") answers (loopback unless a test changes it),
+    whatever folder the tests run from (.streamlit/config.toml is read from there)."""
+    answer: dict[str, str | None] = {"server.address": "127.0.0.1"}
+    original = st.get_option
+
+    def get_option(key: str) -> object:
+        return answer[key] if key in answer else original(key)
+
+    monkeypatch.setattr(st, "get_option", get_option)
+    return answer
+
+
+@pytest.fixture
+def db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_address: dict[str, str | None]
+) -> Iterator[Engine]:
     """An empty, migrated database the pages will use, and the environment that names it."""
     url = f"sqlite:///{tmp_path / 'pages.db'}"
     monkeypatch.setenv("BOUNCEDESK_DATABASE_URL", url)

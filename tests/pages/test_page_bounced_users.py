@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from factories import ingest, make_bounce, make_complaint
-from pagekit import ACTOR, assert_clean, run_page, table_with
+from pagekit import ACTING, ACTOR, assert_clean, run_page, table_with
 from sqlalchemy import Engine, select
 
 from core.confirmations import confirm_valid, confirmation_history
@@ -19,6 +20,7 @@ from core.settings import load_settings
 from core.suppression import sync_suppression_list
 
 NOTE = "user confirmed by phone, ticket 4711"
+PLAN_COLUMNS = ["address", "verdict", "why"]
 
 
 def recently(days: float = 1) -> datetime:
@@ -110,7 +112,9 @@ def test_confirming_without_a_note_is_refused(mixed: Engine):
 
 
 def test_revoking_ends_the_confirmation_and_records_why(mixed: Engine):
-    confirm_valid(mixed, ["hard.new@example.com"], actor="someone else", note=NOTE)
+    confirm_valid(
+        mixed, ["hard.new@example.com"], actor=replace(ACTING, name="someone else"), note=NOTE
+    )
     at = run_page("bounced_users", **select_rows(0))
     at.text_input(key="bu_revoke_note").input("user says the mailbox was closed")
     at.button(key="bu_revoke").click().run()
@@ -181,7 +185,9 @@ def listed(aws: Any, mixed: Engine, sessions: Any) -> Any:
     """The two hard-bounced addresses on the SES suppression list, mirrored."""
     for address in ("hard.new@example.com", "hard.old@example.com"):
         aws.state.put_suppressed(address, "BOUNCE")
-    sync_suppression_list(sessions, SesGateway.from_settings(load_settings()), rate=100)
+    sync_suppression_list(
+        sessions, SesGateway.from_settings(load_settings()), actor=ACTING, rate=100
+    )
     return aws
 
 
@@ -190,14 +196,13 @@ def on_ses_list(emulator: Any) -> set[str]:
 
 
 def test_removal_asks_first_then_removes_and_reports_each_address(listed: Any, mixed: Engine):
-    confirm_valid(mixed, ["hard.new@example.com", "hard.old@example.com"], actor=ACTOR, note=NOTE)
+    confirm_valid(mixed, ["hard.new@example.com", "hard.old@example.com"], actor=ACTING, note=NOTE)
     at = run_page("bounced_users", **select_rows(0, 2))
     at.button(key="bu_remove").click().run()
     assert on_ses_list(listed) == {"hard.new@example.com", "hard.old@example.com"}, "asked first"
-    (dialog,) = [
-        f.value for f in at.dataframe if list(f.value.columns) == ["address", "confirmed valid"]
-    ]
+    (dialog,) = [f.value for f in at.dataframe if list(f.value.columns) == PLAN_COLUMNS]
     assert list(dialog["address"]) == ["hard.new@example.com", "hard.old@example.com"]
+    assert list(dialog["verdict"]) == ["allowed", "allowed"]
     at.button(key="bu_removal_confirm").click().run()
     assert_clean(at)
     assert on_ses_list(listed) == set()
@@ -213,10 +218,13 @@ def test_removal_asks_first_then_removes_and_reports_each_address(listed: Any, m
 
 
 def test_unconfirmed_addresses_stay_listed_unless_included(listed: Any, mixed: Engine):
-    confirm_valid(mixed, ["hard.new@example.com"], actor=ACTOR, note=NOTE)
+    confirm_valid(mixed, ["hard.new@example.com"], actor=ACTING, note=NOTE)
     at = run_page("bounced_users", **select_rows(0, 2))
     at.button(key="bu_remove").click().run()
-    assert any("not confirmed valid" in w.value for w in at.warning)
+    assert any("1 of these need the admin role" in w.value for w in at.warning)
+    (dialog,) = [f.value for f in at.dataframe if list(f.value.columns) == PLAN_COLUMNS]
+    verdicts = dict(zip(dialog["address"], dialog["verdict"], strict=True))
+    assert verdicts == {"hard.new@example.com": "allowed", "hard.old@example.com": "needs admin"}
     assert at.button(key="bu_removal_confirm").label == "Remove 1 addresses"
     at.button(key="bu_removal_confirm").click().run()
     assert on_ses_list(listed) == {"hard.old@example.com"}
@@ -233,7 +241,7 @@ def test_cancelling_the_dialog_changes_nothing(listed: Any, mixed: Engine):
 def test_an_ses_failure_is_reported_per_address(listed: Any, mixed: Engine):
     from emulator.controls import FaultRule
 
-    confirm_valid(mixed, ["hard.new@example.com", "hard.old@example.com"], actor=ACTOR, note=NOTE)
+    confirm_valid(mixed, ["hard.new@example.com", "hard.old@example.com"], actor=ACTING, note=NOTE)
     listed.state.faults.add(
         FaultRule("DeleteSuppressedDestination", status=400, email_address="hard.old@example.com")
     )
@@ -257,3 +265,31 @@ def test_export_with_the_suppression_filter_writes_the_listed_addresses(
     name = max(n for n in downloads if n.startswith("bounced-users-"))
     rows = list(csv.DictReader(io.StringIO(downloads[name]().decode("utf-8"))))
     assert sorted(r["address"] for r in rows) == ["hard.new@example.com", "hard.old@example.com"]
+
+
+def test_a_dry_run_shows_the_plan_per_address_and_changes_nothing(listed: Any, mixed: Engine):
+    confirm_valid(mixed, ["hard.new@example.com"], actor=ACTING, note=NOTE)
+    at = run_page("bounced_users", **select_rows(0, 2))
+    at.button(key="bu_dry_run").click().run()
+    assert_clean(at)
+    plan = table_with(at, "verdict")
+    assert dict(zip(plan["address"], plan["verdict"], strict=True)) == {
+        "hard.new@example.com": "allowed",
+        "hard.old@example.com": "needs admin",
+    }
+    assert "not confirmed valid since its last bounce" in plan["why"][1]
+    assert any(c.value.startswith("1 would be removed, 1 need an admin") for c in at.caption)
+    assert on_ses_list(listed) == {"hard.new@example.com", "hard.old@example.com"}
+    with mixed.connect() as connection:
+        assert connection.scalar(select(RemovalRun.id)) is None
+
+
+def test_the_detail_shows_what_bounce_desk_did_to_the_address(listed: Any, mixed: Engine):
+    confirm_valid(mixed, ["hard.new@example.com"], actor=ACTING, note=NOTE)
+    at = run_page("bounced_users", **select_rows(0))
+    at.button(key="bu_remove").click().run()
+    at.button(key="bu_removal_confirm").click().run()
+    history = table_with(at, "action")
+    assert list(history["action"]) == ["suppression.remove", "confirmation.confirm"]
+    assert list(history["outcome"]) == ["removed", "confirmed"]
+    assert set(history["who"]) == {ACTOR} and set(history["role"]) == {"operator"}

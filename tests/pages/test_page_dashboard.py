@@ -16,8 +16,8 @@ def test_the_router_opens_on_the_overview_with_a_sidebar_naming_the_acting_user(
     at = run_dashboard()
     assert_clean(at)
     assert at.title[0].value == "Overview"
-    sidebar = [c.value for c in at.sidebar.caption]
-    assert f"Sign-in is off (local mode) — acting as `{ACTOR}`" in sidebar
+    sidebar = [t.value for t in at.sidebar.text]
+    assert f"Sign-in is off (local mode) — acting as {ACTOR} (operator)" in sidebar
     assert not any("Demo" in b for b in badges(at.sidebar)), "not a demo"
 
 
@@ -26,7 +26,7 @@ def test_a_page_opened_by_url_still_runs_under_the_router(db: Engine):
     at.switch_page("pages/bounced_users.py").run()
     assert_clean(at)
     assert at.title[0].value == "Bounced users"
-    assert any("acting as" in c.value for c in at.sidebar.caption), "the router's sidebar"
+    assert any("acting as" in t.value for t in at.sidebar.text), "the router's sidebar"
 
 
 def test_the_sidebar_names_the_database_in_use_without_a_password(

@@ -37,7 +37,8 @@ def test_an_uploaded_file_is_stored_and_reported(db: Engine):
     at.button(key="ingest_store").click().run()
     assert_clean(at)
     (message,) = [s.value for s in at.success]
-    assert message.startswith("bounces.ndjson: 2 notifications read, 3 new facts stored")
+    assert message.startswith("File 1: 2 notifications read, 3 new facts stored")
+    assert "File 1: bounces.ndjson" in [t.value for t in at.text]
     assert facts(db) == 3
     assert at.metric[0].value == "3"
     assert len(at.get("plotly_chart")) == 1, "the day's counts are charted"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from factories import ingest, make_bounce, make_complaint
-from pagekit import ACTOR, assert_clean, run_page, table_with
+from pagekit import ACTING, assert_clean, run_page, table_with
 from sqlalchemy import Engine
 
 from core.confirmations import confirm_valid
@@ -40,8 +40,9 @@ def test_a_hard_bounced_address_is_excluded_and_the_page_says_why(db: Engine):
         make_bounce(["gone@example.com"], diagnostic="smtp; 550 5.1.1 unknown user", at=recently()),
     )
     at = ask("gone@example.com")
-    assert [w.value for w in at.warning] == ["No: gone@example.com is excluded from bulk mail."]
-    reasons = [t.value for t in at.text]
+    assert [w.value for w in at.warning] == ["No: this address is excluded from bulk mail."]
+    address, *reasons = [t.value for t in at.text]
+    assert address == "Address: gone@example.com"
     assert len(reasons) == 1
     assert reasons[0].startswith("• hard bounce on ")
     assert "550 5.1.1 unknown user" in reasons[0]
@@ -49,15 +50,17 @@ def test_a_hard_bounced_address_is_excluded_and_the_page_says_why(db: Engine):
 
 def test_a_confirmation_after_the_bounce_makes_the_address_mailable_again(db: Engine):
     ingest(db, make_bounce(["back@example.com"], at=recently(3)))
-    confirm_valid(db, ["back@example.com"], actor=ACTOR, note="mailbox recreated")
+    confirm_valid(db, ["back@example.com"], actor=ACTING, note="mailbox recreated")
     at = ask("back@example.com")
-    assert [s.value for s in at.success] == ["Yes: back@example.com may receive bulk mail."]
-    assert at.text[0].value.startswith("• confirmed valid on ")
+    assert [s.value for s in at.success] == ["Yes: this address may receive bulk mail."]
+    assert at.text[0].value == "Address: back@example.com"
+    assert at.text[1].value.startswith("• confirmed valid on ")
 
 
 def test_an_unknown_address_is_mailable(db: Engine):
     at = ask("new.user@example.com")
-    assert [s.value for s in at.success] == ["Yes: new.user@example.com may receive bulk mail."]
+    assert [s.value for s in at.success] == ["Yes: this address may receive bulk mail."]
+    assert at.text[0].value == "Address: new.user@example.com"
 
 
 def test_the_exclusion_list_previews_and_exports_every_excluded_address(

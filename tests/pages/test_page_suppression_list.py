@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from factories import ingest, make_bounce
-from pagekit import ACTOR, assert_clean, run_page, table_with
-from sqlalchemy import Engine
+from pagekit import ACTING, ACTOR, assert_clean, run_page, table_with
+from sqlalchemy import Engine, select
 
+from core.audit import AuditFilter, list_audit
 from core.confirmations import confirm_valid
+from core.models import AuditEntry, RemovalRun
 from core.ses import SesGateway
 from core.settings import load_settings
 from core.suppression import last_sync, sync_suppression_list
@@ -24,7 +27,9 @@ def on_ses_list(emulator: Any) -> set[str]:
 
 
 def sync(sessions: Any) -> None:
-    sync_suppression_list(sessions, SesGateway.from_settings(load_settings()), rate=100)
+    sync_suppression_list(
+        sessions, SesGateway.from_settings(load_settings()), actor=ACTING, rate=100
+    )
 
 
 @pytest.fixture
@@ -76,7 +81,7 @@ def test_candidates_are_suppressed_addresses_confirmed_valid_and_one_click_remov
     listed: Any, db: Engine, sessions: Any
 ):
     sync(sessions)
-    confirm_valid(db, ["a@example.com"], actor=ACTOR, note=NOTE)
+    confirm_valid(db, ["a@example.com"], actor=ACTING, note=NOTE)
     at = run_page("suppression_list")
     candidates = table_with(at, "confirmed_by")
     assert list(candidates["address"]) == ["a@example.com"]
@@ -89,42 +94,75 @@ def test_candidates_are_suppressed_addresses_confirmed_valid_and_one_click_remov
     assert any("No candidates" in i.value for i in at.info), "the candidate left the list"
 
 
-def test_the_console_csv_lists_confirmed_suppressed_addresses_one_per_line(
+def test_the_console_csv_lists_what_an_operator_may_remove_one_per_line(
     listed: Any, db: Engine, sessions: Any, downloads: dict[str, Any]
 ):
     sync(sessions)
-    confirm_valid(db, ["a@example.com", "c@example.com"], actor=ACTOR, note=NOTE)
-    run_page("suppression_list")
+    confirm_valid(db, ["a@example.com", "b@example.com", "c@example.com"], actor=ACTING, note=NOTE)
+    at = run_page("suppression_list")
     (name,) = [n for n in downloads if n.startswith("ses-bulk-delete-")]
-    assert downloads[name]() == b"a@example.com\nc@example.com\n"
+    assert downloads[name]() == b"a@example.com\nb@example.com\n"
+    assert any("1 candidates need an admin" in w.value for w in at.warning)
+    assert "c@example.com" in [t.value for t in at.text], "the complaint, left out"
+    [export] = list_audit(db, AuditFilter(action="export.console_csv")).rows
+    assert (export.actor, export.outcome) == (ACTOR, "2 addresses")
 
 
-def test_removing_selected_mirror_rows_flags_the_unconfirmed_ones(listed: Any, sessions: Any):
+def test_an_operator_cannot_include_unconfirmed_mirror_rows(listed: Any, sessions: Any):
+    sync(sessions)
+    at = run_page("suppression_list")
+    at.session_state["sl_table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    at.button(key="sl_remove_selected").click().run()
+    assert not [c for c in at.checkbox if c.key == "sl_removal_include_flagged"]
+    assert at.button(key="sl_removal_confirm").disabled
+    assert len(on_ses_list(listed)) == 3
+
+
+def test_an_admin_removes_unconfirmed_mirror_rows_only_when_included_with_a_reason(
+    listed: Any, db: Engine, sessions: Any, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("BOUNCEDESK_LOCAL_ROLE", "admin")
     sync(sessions)
     at = run_page("suppression_list")
     addresses = list(at.dataframe(key="sl_table").value["address"])
     at.session_state["sl_table"] = {"selection": {"rows": [0], "columns": []}}
     at.run()
     at.button(key="sl_remove_selected").click().run()
-    at.checkbox(key="sl_removal_include_unconfirmed").check().run()
+    assert at.button(key="sl_removal_confirm").disabled, "left out until included"
+    at.checkbox(key="sl_removal_include_flagged").check().run()
+    assert at.button(key="sl_removal_confirm").disabled, "a written reason is required"
+    at.text_input(key="sl_removal_admin_reason").input("mailbox recreated, ticket 88").run()
     at.button(key="sl_removal_confirm").click().run()
+    assert_clean(at)
     assert on_ses_list(listed) == set(addresses) - {addresses[0]}
+    with db.connect() as connection:
+        reason = connection.scalar(select(RemovalRun.reason))
+        (parameters,) = connection.scalars(
+            select(AuditEntry.parameters).where(
+                AuditEntry.action == "suppression.removal_requested"
+            )
+        )
+    assert reason == "mailbox recreated, ticket 88"
+    assert json.loads(parameters)["admin_override"] == {addresses[0]: ["unconfirmed"]}
 
 
-def test_a_large_selection_can_go_through_an_ses_import_job(
+def test_a_selection_over_the_limit_goes_through_an_import_job_after_typing_its_size(
     listed: Any, db: Engine, sessions: Any, monkeypatch: pytest.MonkeyPatch
 ):
-    from ui import removal
-
-    monkeypatch.setattr(removal, "IMPORT_JOB_SUGGESTED", 1)
+    monkeypatch.setenv("BOUNCEDESK_MAX_REMOVALS_PER_CLICK", "1")
     bucket = f"imports-{uuid.uuid4().hex[:12]}"
     monkeypatch.setenv("BOUNCEDESK_SUPPRESSION_IMPORT_BUCKET", bucket)
     listed.client("s3").create_bucket(Bucket=bucket)
     sync(sessions)
-    confirm_valid(db, ["a@example.com", "b@example.com"], actor=ACTOR, note=NOTE)
+    confirm_valid(db, ["a@example.com", "b@example.com"], actor=ACTING, note=NOTE)
     at = run_page("suppression_list")
     at.button(key="sl_remove_candidates").click().run()
-    assert at.radio(key="sl_removal_method").value == "SES import job (bulk)"
+    assert any("import job" in i.value for i in at.info)
+    assert at.button(key="sl_removal_confirm").disabled, "not before the count is typed"
+    at.text_input(key="sl_removal_count").input("3").run()
+    assert at.button(key="sl_removal_confirm").disabled, "the wrong count"
+    at.text_input(key="sl_removal_count").input("2").run()
     at.button(key="sl_removal_confirm").click().run()
     assert_clean(at)
     assert "2 submitted" in [s.value for s in [*at.success, *at.warning]]
