@@ -7,6 +7,7 @@ the first time an empty file is used. Server databases are upgraded explicitly w
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,7 +47,7 @@ def make_engine(url: str, *, auto_upgrade: bool = True, **kwargs: Any) -> Engine
     if parsed.get_backend_name() == "sqlite":
         engine = _sqlite_engine(parsed.database, url, **kwargs)
         if auto_upgrade and not inspect(engine).has_table("alembic_version"):
-            upgrade(engine)
+            _upgrade_once(engine, parsed.database)
         return engine
     options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 1800}
     options["connect_args"] = {"connect_timeout": 10}
@@ -65,6 +66,21 @@ def _is_mariadb(engine: Engine) -> bool:
             return bool(getattr(engine.dialect, "is_mariadb", False))
     except DBAPIError as exc:
         raise StoreUnavailable(describe_database_error(exc)) from exc
+
+
+def _upgrade_once(engine: Engine, database: str | None) -> None:
+    """Upgrade a new SQLite file under an exclusive file lock: several processes opening the
+    same empty file at once (ingesters, the dashboard) must not all create the schema."""
+    if not database or database == ":memory:":
+        upgrade(engine)
+        return
+    with open(f"{database}.upgrade-lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not inspect(engine).has_table("alembic_version"):
+                upgrade(engine)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _sqlite_engine(database: str | None, url: str, **kwargs: Any) -> Engine:

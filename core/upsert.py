@@ -40,13 +40,14 @@ def insert_ignoring_duplicates(
     column = table.c[key]
     dialect = connection.dialect.name
     if dialect == "postgresql":
+        names, source, records = json_rows(connection, table, rows)
         stmt: Any = (
             postgresql.insert(table)
-            .from_select(*json_rows(connection, table, rows))
+            .from_select(names, source)
             .on_conflict_do_nothing(index_elements=[column])
             .returning(column)
         )
-        return list(connection.execute(stmt).scalars())
+        return list(connection.execute(stmt, records).scalars())
     if dialect == "sqlite":
         return _sqlite_insert_each(connection, table, rows, key, columns)
     stmt = mysql.insert(table).prefix_with("IGNORE")
@@ -58,22 +59,23 @@ def insert_ignoring_duplicates(
 
 def json_rows(
     connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
-) -> tuple[list[str], Select[Any]]:
-    """PostgreSQL: the rows as one SELECT over a single JSON parameter.
+) -> tuple[list[str], Select[Any], dict[str, str]]:
+    """PostgreSQL: the rows as one SELECT over a single JSON parameter: its column names,
+    the SELECT, and the parameter to execute it with.
 
     The statement stays short and is compiled once however many rows there are, and the
     table's own row type converts each field, in C. A multi-row VALUES list instead has a
     placeholder per value, and psycopg rewrites each of them in Python: that cost three
     times the database's own work. (Not for SQLite: its json_extract re-parses the object
-    for every field, which is slower than one prepared statement per row.)
+    for every field, which is slower than one prepared statement per row.) The JSON is not
+    bound into the statement: SQLAlchemy's cache keeps the first statement it compiles, and
+    with it megabytes of rows for as long as the process lives.
     """
     names = list(rows[0])
     records = json.dumps(rows, default=_json_default, ensure_ascii=False)
     name = connection.dialect.identifier_preparer.format_table(table)
     source = text(f"json_populate_recordset(NULL::{name}, CAST(:records AS json))")
-    return names, select(*[column(n) for n in names]).select_from(
-        source.bindparams(records=records)
-    )
+    return names, select(*[column(n) for n in names]).select_from(source), {"records": records}
 
 
 def _sqlite_insert_each(
@@ -253,8 +255,11 @@ def upsert(
     stmt = module.insert(table)
     assignments = {name: _merge(dialect, table, stmt.excluded, name, how) for name, how in merges}
     if dialect == "postgresql":
-        stmt = stmt.from_select(*json_rows(connection, table, rows))
-        connection.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=assignments))
+        names, source, records = json_rows(connection, table, rows)
+        stmt = stmt.from_select(names, source)
+        connection.execute(
+            stmt.on_conflict_do_update(index_elements=list(keys), set_=assignments), records
+        )
         return
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=assignments)
     sql, values = _sqlite_statement(connection, stmt, table, list(rows[0]), positional=False)

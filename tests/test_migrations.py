@@ -132,3 +132,30 @@ def test_auto_upgrade_can_be_turned_off(tmp_path: Path) -> None:
         assert inspect(engine).get_table_names() == []
     finally:
         engine.dispose()
+
+
+def _open_engine(url: str, results: Any) -> None:
+    try:
+        from core.db import make_engine as make
+
+        make(url).dispose()
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        results.put(repr(exc))
+
+
+def test_four_processes_opening_one_new_sqlite_file_create_the_schema_once(
+    tmp_path: Path,
+) -> None:
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_open_engine, args=(url, results)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    assert outcomes == ["ok"] * 4
