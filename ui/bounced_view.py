@@ -6,10 +6,10 @@ import io
 from collections.abc import Sequence
 from datetime import date
 from functools import partial
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import Engine
 
 from core.access import Actor
 from core.audit import parameters_of
@@ -18,6 +18,9 @@ from core.confirmations import ConfirmResult
 from core.suppression import suppression_detail
 from ui import feedback, queries, resources, selection
 from ui.format import labels, timestamp, today_utc
+
+if TYPE_CHECKING:  # types only
+    from sqlalchemy import Engine
 
 KINDS = ["hard", "soft", "undetermined", "complaint"]
 SUPPRESSION = {"any": "Any", "suppressed": "On the list", "not_suppressed": "Not on the list"}

@@ -6,16 +6,18 @@ strings; anything heavier is looked up here on each run.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_engine, session_factory
 from core.demo import DemoEnvironment, ensure_demo
 from core.ses import SesGateway
 from core.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # types only: the page layer never talks to the database itself
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 @st.cache_resource(show_spinner="Starting Bounce Desk… (the demo seeds its data on first start)")
