@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -355,23 +355,18 @@ def handle_import_job(args: argparse.Namespace, settings: Settings | None = None
 
 @_reports_errors
 def handle_resume(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx:
-        report = removal.resume_removal(
-            ctx.sessions,
-            ctx.gateway(),
-            args.run_id,
-            actor=ctx.actor,
-            progress=_print_progress,
-            bucket=ctx.settings.suppression_import_bucket,
-            prefix=ctx.settings.suppression_import_prefix,
-        )
-    return _print_removal(report)
+    return _rerun(removal.resume_removal, args, settings)
 
 
 @_reports_errors
 def handle_retry_failed(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    return _rerun(removal.retry_failed, args, settings)
+
+
+def _rerun(operation: Any, args: argparse.Namespace, settings: Settings | None) -> int:
+    """Resume or retry one removal run (same arguments for both)."""
     with _context(args, settings) as ctx:
-        report = removal.retry_failed(
+        report = operation(
             ctx.sessions,
             ctx.gateway(),
             args.run_id,

@@ -165,13 +165,12 @@ def resume_removal(
     into new jobs (`bucket` is required).
     """
     _authorise_run(session_factory, run_id, actor, Outcome.PENDING)
+    pacer = Pacer(rate or gateway.request_rate, clock=clock, sleep=sleep)
     if _run_field(session_factory, run_id, RemovalRun.method) == "import_job":
         if not bucket:
             raise AwsConfigurationError(NO_BUCKET)
-        pacer = Pacer(rate or gateway.request_rate, clock=clock, sleep=sleep)
         _submit_pending(session_factory, gateway, run_id, actor, bucket, prefix, pacer, sleep)
         return removal_report(session_factory, run_id)
-    pacer = Pacer(rate or gateway.request_rate, clock=clock, sleep=sleep)
     results = _process_pending(session_factory, gateway, run_id, pacer, progress, sleep, actor)
     return removal_report(session_factory, run_id, results=results)
 
