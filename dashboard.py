@@ -1,7 +1,7 @@
 """Bounce Desk: the router. Page config, navigation, and the sidebar every page shares.
 
 Run with ``streamlit run dashboard.py``. With no AWS configuration it starts in demo mode
-(a local SES emulator and a demo database); see core/demo.py.
+(a local SES emulator and a demo database); see ui/demo.py.
 """
 
 from __future__ import annotations

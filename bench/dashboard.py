@@ -41,12 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402
 
 from core.access import Actor, Role  # noqa: E402
-from core.bounced import BouncedFilter, address_detail, export_bounced_csv, list_bounced  # noqa: E402
-from core.db import make_engine, upgrade  # noqa: E402
-from core.mailing import export_exclusions_csv, mailing_status  # noqa: E402
-from core.models import AddressSummary  # noqa: E402
-from core.reports import account_health, bounces_by_type, rate_trend, top_domains  # noqa: E402
+from core.recipients.bounced import BouncedFilter, address_detail, export_bounced_csv, list_bounced  # noqa: E402
+from core.recipients.mailing import export_exclusions_csv, mailing_status  # noqa: E402
+from core.reports.overview import account_health, bounces_by_type, rate_trend, top_domains  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from core.store.db import make_engine, upgrade  # noqa: E402
+from core.store.models import AddressSummary  # noqa: E402
 
 BENCH_ACTOR = Actor("bench", Role.VIEWER)  # exports are a viewer's right
 
@@ -97,7 +97,7 @@ SUMMARY_COLUMNS = [
 
 @dataclass
 class Summary:
-    """Per-address totals, built exactly as core.recording builds them."""
+    """Per-address totals, built exactly as core.ingest.recording builds them."""
 
     address: str
     domain: str

@@ -33,23 +33,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.access import Actor, Role  # noqa: E402
-from core.db import make_engine, session_factory  # noqa: E402
-from core.removal import (  # noqa: E402
+from core.ses.gateway import SesGateway  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.store.db import make_engine, session_factory  # noqa: E402
+from core.suppression.mirror import sync_suppression_list  # noqa: E402
+from core.suppression.removal import (  # noqa: E402
     TERMINAL_JOB_STATES,
     poll_import_jobs,
     remove_from_suppression_list,
     start_import_removal,
 )
-from core.ses import SesGateway  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from core.suppression import sync_suppression_list  # noqa: E402
 
 # The benchmark removes unconfirmed addresses, which only an admin may do.
 BENCH_ACTOR = Actor("bench", Role.ADMIN)
 
 
 def gateway_for(endpoint_url: str, rate: float) -> SesGateway:
-    """The production construction path (core.aws), aimed at the emulator."""
+    """The production construction path (core.ses.clients), aimed at the emulator."""
     os.environ.update(
         {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
     )

@@ -23,11 +23,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.access import Action, Actor, require
 from core.addresses import normalise_address
+from core.clock import utcnow
 from core.csv_safety import write_csv
-from core.db import translated_errors
 from core.errors import InvalidInput
-from core.ingest import utcnow
-from core.models import AuditEntry
+from core.store.db import translated_errors
+from core.store.models import AuditEntry
 
 AUDIT = cast(Table, AuditEntry.__table__)
 MAX_PAGE_SIZE = 1000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.access import Action, refusal
-from core.confirmations import confirm_valid, revoke_confirmation
+from core.recipients.confirmations import confirm_valid, revoke_confirmation
 from ui import bounced_view, feedback, queries, removal, resources
 
 PREFIX = "bu"

@@ -7,7 +7,7 @@ from datetime import timedelta
 import streamlit as st
 
 from core.access import Action, refusal
-from core.dead_letters import retry_dead_letters
+from core.ingest.dead_letters import retry_dead_letters
 from ui import actions, charts, feedback, queries, resources
 from ui.format import labels, timestamp, today_utc
 

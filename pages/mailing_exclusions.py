@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from core.mailing import mailing_status
+from core.recipients.mailing import mailing_status
 from ui import feedback, queries, resources
 from ui.format import labels, today_utc
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import streamlit as st
 
 from core.policy import BOUNCE_PAUSE, BOUNCE_REVIEW, COMPLAINT_PAUSE, COMPLAINT_REVIEW
-from core.rates import RateStatus, headroom
+from core.reports.rates import RateStatus, headroom
 from ui import charts, feedback, queries, resources
 from ui.format import labels, percent, timestamp, today_utc
 

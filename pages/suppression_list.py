@@ -7,7 +7,7 @@ from functools import partial
 import streamlit as st
 
 from core.access import Action, refusal
-from core.suppression import MirrorFilter, sync_suppression_list
+from core.suppression.mirror import MirrorFilter, sync_suppression_list
 from ui import feedback, queries, removal, resources, selection
 from ui.format import labels, timestamp, today_utc
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.access import Action, refusal
-from core.directory import import_users_csv
+from core.recipients.directory import import_users_csv
 from ui import feedback, queries, resources
 
 actor = feedback.page_header(

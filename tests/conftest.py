@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from core.db import make_engine, normalise_url, upgrade
-from core.models import Base
+from core.store.db import make_engine, normalise_url, upgrade
+from core.store.models import Base
 
 FIXTURES = Path(__file__).with_name("fixtures")
 SERVER_URLS = {

@@ -2,7 +2,7 @@
 
 Every builder returns the SES JSON as a dict with sensible defaults and unique ids, so a
 test names only what it is about: ``make_bounce(["a@example.com"], bounce_type="Transient")``.
-`ingest` stores payloads through the real ingestion path (`core.ingest.Ingester`).
+`ingest` stores payloads through the real ingestion path (`core.ingest.pipeline.Ingester`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from core.access import Actor, Role
-from core.ingest import Ingester, IngestSummary, Item
+from core.ingest.pipeline import Ingester, IngestSummary, Item
 
 DEFAULT_AT = datetime(2026, 10, 1, 9, 30)
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from core.confirmations import confirm_valid
-from core.db import session_factory
-from core.directory import import_users_csv
-from core.suppression import sync_suppression_list
+from core.recipients.confirmations import confirm_valid
+from core.recipients.directory import import_users_csv
+from core.store.db import session_factory
+from core.suppression.mirror import sync_suppression_list
 from tests.factories import OPS, ingest, make_bounce
 from tests.suppression_kit import FakeSes
 

@@ -11,10 +11,10 @@ from botocore.stub import ANY, Stubber
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import suppression
-from core.models import Fact, SuppressedDestination
-from core.ses import SesGateway
+from core.ses.gateway import SesGateway
 from core.settings import Settings
+from core.store.models import Fact, SuppressedDestination
+from core.suppression import mirror as suppression
 from emulator.launch import EmulatorHandle
 from tests.factories import OPS
 
@@ -128,7 +128,7 @@ class FakeSes:
         self.files: dict[str, bytes] = {}
 
     def list_suppressed_destinations(self, **kwargs: Any) -> Any:
-        from core.ses import SuppressedSummary, SuppressionPage
+        from core.ses.gateway import SuppressedSummary, SuppressionPage
 
         self.calls.append(("list", ""))
         stamp = datetime(2026, 9, 1, 8, 0)
@@ -155,7 +155,7 @@ class FakeSes:
         return job_id
 
     def get_import_job(self, job_id: str) -> Any:
-        from core.ses import ImportJobInfo
+        from core.ses.gateway import ImportJobInfo
 
         for address in self.jobs[job_id]:
             self.listed.pop(address, None)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.aws import make_client, make_clients, make_session
 from core.errors import AwsConfigurationError
+from core.ses.clients import make_client, make_clients, make_session
 from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,10 +125,11 @@ def test_retry_mode_and_attempts_come_from_settings(
 
 def test_importing_the_gateway_modules_creates_nothing_and_never_imports_streamlit() -> None:
     code = (
-        "import sys, core.aws, core.ses, core.suppression, core.metrics, core.cli_gateway\n"
+        "import sys, core.ses.clients, core.ses.gateway, core.suppression.mirror\n"
+        "import core.ses.metrics, core.cli.suppression\n"
         "assert 'streamlit' not in sys.modules\n"
         "assert 'boto3' in sys.modules and not any(\n"
-        "    type(v).__name__ == 'Session' for v in vars(core.aws).values())\n"
+        "    type(v).__name__ == 'Session' for v in vars(core.ses.clients).values())\n"
     )
     env = {"PATH": os.environ.get("PATH", ""), "AWS_EC2_METADATA_DISABLED": "true"}
     result = subprocess.run(
@@ -142,7 +143,7 @@ def test_every_command_in_the_aws_docs_is_accepted_by_the_cli() -> None:
     import re
     import shlex
 
-    from core.cli_gateway import register
+    from core.cli.suppression import register
 
     parser = argparse.ArgumentParser(exit_on_error=False)
     register(parser.add_subparsers(dest="command", required=True))
@@ -170,7 +171,7 @@ def test_the_iam_policy_allows_every_operation_the_gateway_calls() -> None:
             [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
         )  # fmt: skip
     }
-    source = (ROOT / "core" / "ses.py").read_text(encoding="utf-8")
+    source = (ROOT / "core" / "ses" / "gateway.py").read_text(encoding="utf-8")
     methods = set(re.findall(r"\.(\w+)\(", source)) | set(re.findall(r'paginator\("(\w+)"', source))
     session = botocore.session.get_session()
     needed = set()

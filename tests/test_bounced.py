@@ -9,17 +9,17 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from core.bounced import (
+from core.errors import InvalidInput
+from core.recipients.bounced import (
     BouncedFilter,
     address_detail,
     export_bounced_csv,
     list_bounced,
     subtypes_seen,
 )
-from core.confirmations import confirm_valid
-from core.directory import import_users_csv
-from core.errors import InvalidInput
-from core.models import AuditEntry, SuppressedDestination, SuppressionSync
+from core.recipients.confirmations import confirm_valid
+from core.recipients.directory import import_users_csv
+from core.store.models import AuditEntry, SuppressedDestination, SuppressionSync
 from tests.factories import OPS, ingest, make_bounce, make_complaint, make_delivery, person
 
 ALL = {

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine
 
 from core.audit import AuditFilter, list_audit
-from core.cli import main
-from core.confirmations import confirm_valid
+from core.cli.main import main
+from core.recipients.confirmations import confirm_valid
 from tests.factories import person
 
 

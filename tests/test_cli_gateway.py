@@ -13,15 +13,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import cli, removal
 from core.access import Role
-from core.cli_gateway import _confirmed, register
-from core.confirmations import confirm_valid
-from core.db import make_engine, session_factory
+from core.cli import main as cli
+from core.cli.suppression import _confirmed, register
 from core.errors import SesUnreachable
-from core.models import AuditEntry, Confirmation, RemovalRun, SuppressedDestination
-from core.ses import SesGateway
+from core.recipients.confirmations import confirm_valid
+from core.ses.gateway import SesGateway
 from core.settings import load_settings
+from core.store.db import make_engine, session_factory
+from core.store.models import AuditEntry, Confirmation, RemovalRun, SuppressedDestination
+from core.suppression import removal
 from emulator.launch import EmulatorHandle, running_emulator
 from tests.factories import person
 
@@ -48,7 +49,7 @@ def aws(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> EmulatorHa
 
 
 def run(*argv: str) -> int:
-    """Build a parser the way core.cli does and call the handler with parsed args only."""
+    """Build a parser the way core.cli.main does and call the handler with parsed args only."""
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from core.cli import main
-from core.db import make_engine
+from core.cli.main import main
+from core.store.db import make_engine
 from tests.conftest import FIXTURES, fixture_bytes, load_fixture
 from tests.ingest_factories import (
     count,
@@ -194,7 +194,7 @@ def test_a_dead_letter_for_a_shape_now_supported_is_resolved_by_retry(
 
     from sqlalchemy import insert
 
-    from core.models import DeadLetter
+    from core.store.models import DeadLetter
 
     engine = engine_for(url)
     with engine.begin() as connection:

@@ -9,9 +9,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from core.db import make_engine
-from core.events import parse_notification
-from core.ingest import Ingester, Item
+from core.ingest.events import parse_notification
+from core.ingest.pipeline import Ingester, Item
+from core.store.db import make_engine
 from tests.ingest_factories import (
     count,
     daily_counts_from_facts,

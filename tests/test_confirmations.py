@@ -7,7 +7,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from core.confirmations import (
+from core.errors import InvalidInput
+from core.recipients.confirmations import (
     ConfirmOutcome,
     confirm_valid,
     confirmation_history,
@@ -15,8 +16,7 @@ from core.confirmations import (
     removal_candidates,
     revoke_confirmation,
 )
-from core.errors import InvalidInput
-from core.models import AuditEntry, Confirmation, SuppressedDestination
+from core.store.models import AuditEntry, Confirmation, SuppressedDestination
 from tests.factories import OPS, ingest, make_bounce, person
 
 PAST = datetime(2026, 10, 1, 12)

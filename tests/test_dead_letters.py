@@ -1,4 +1,4 @@
-"""core.dead_letters: what could not be used is listed, kept byte for byte, and retried."""
+"""core.ingest.dead_letters: what could not be used is listed, kept byte for byte, and retried."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert
 
-from core.dead_letters import (
+from core.ingest.dead_letters import (
     count_dead_letters,
     dead_letter_raw,
     list_dead_letters,
     retry_dead_letters,
 )
-from core.ingest import Ingester, Item
-from core.models import DeadLetter
+from core.ingest.pipeline import Ingester, Item
+from core.store.models import DeadLetter
 from tests.conftest import fixture_bytes
 from tests.factories import OPS
 from tests.ingest_factories import count, make_bounce, rows, sns_envelope

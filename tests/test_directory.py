@@ -7,9 +7,9 @@ import io
 import pytest
 from sqlalchemy import Engine, select
 
-from core.directory import RejectedRow, directory_size, import_users_csv
 from core.errors import InvalidInput
-from core.models import DirectoryUser
+from core.recipients.directory import RejectedRow, directory_size, import_users_csv
+from core.store.models import DirectoryUser
 from tests.factories import OPS
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from core.envelopes import SesMessage, SnsConfirmationMessage, Unusable, Unwrapper
-from core.ingest import Ingester, IngestSummary, Item
-from core.sns_signature import CertificateSource, verify_sns_message
+from core.ingest.envelopes import SesMessage, SnsConfirmationMessage, Unusable, Unwrapper
+from core.ingest.pipeline import Ingester, IngestSummary, Item
+from core.ingest.signatures import CertificateSource, verify_sns_message
 from tests.conftest import FIXTURES, fixture_bytes, load_fixture
 from tests.ingest_factories import (
     count,

@@ -1,4 +1,4 @@
-"""core.events: every SES notification in the AWS docs becomes one fact per recipient."""
+"""core.ingest.events: every SES notification in the AWS docs becomes one fact per recipient."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core.events import IgnoredNotification, NotificationError, parse_notification
+from core.ingest.events import IgnoredNotification, NotificationError, parse_notification
 from tests.conftest import load_fixture
 from tests.ingest_factories import make_bounce, make_complaint, make_delivery, make_send
 

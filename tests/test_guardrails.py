@@ -11,17 +11,17 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from core.access import Role
-from core.confirmations import confirm_valid
-from core.db import session_factory
 from core.errors import InvalidInput, PermissionDenied
-from core.guardrails import Flag, Verdict, plan_removal
-from core.models import Base, Confirmation, RemovalResult, RemovalRun
-from core.removal import (
+from core.recipients.confirmations import confirm_valid
+from core.store.db import session_factory
+from core.store.models import Base, Confirmation, RemovalResult, RemovalRun
+from core.suppression.guardrails import Flag, Verdict, plan_removal
+from core.suppression.mirror import sync_suppression_list
+from core.suppression.removal import (
     remove_from_suppression_list,
     resume_removal,
     start_import_removal,
 )
-from core.suppression import sync_suppression_list
 from tests.factories import ADMIN, OPS, VIEWER, ingest, make_bounce, person
 from tests.suppression_kit import FakeSes
 
@@ -279,7 +279,7 @@ def test_an_admin_override_is_kept_in_the_audit_entry_of_the_request(
 def test_the_console_file_follows_the_guardrails_and_all_suppressed_needs_an_admin(
     engine: Engine, sessions: Any
 ) -> None:
-    from core.suppression import export_console_csv
+    from core.suppression.mirror import export_console_csv
 
     confirm_valid(engine, ["ok@example.com", "c@example.com"], actor=OPS, note="phoned")
     listed(

@@ -1,4 +1,4 @@
-"""Nothing lost, nothing twice: core.ingest on SQLite, PostgreSQL and MariaDB."""
+"""Nothing lost, nothing twice: core.ingest.pipeline on SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from core import ingest as ingest_module
-from core import recording
 from core.errors import StoreUnavailable
-from core.ingest import Ingester, IngestSummary, Item
+from core.ingest import pipeline as ingest_module
+from core.ingest import recording
+from core.ingest.pipeline import Ingester, IngestSummary, Item
 from tests.conftest import fixture_bytes
 from tests.ingest_factories import (
     count,

@@ -10,12 +10,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from core.audit import AuditFilter, export_audit_csv
-from core.bounced import BouncedFilter, export_bounced_csv
 from core.csv_safety import FORMULA_TRIGGERS
-from core.db import session_factory
-from core.mailing import export_exclusions_csv
+from core.recipients.bounced import BouncedFilter, export_bounced_csv
+from core.recipients.mailing import export_exclusions_csv
 from core.settings import Settings
-from core.suppression import MirrorFilter, export_console_csv, export_mirror_csv
+from core.store.db import session_factory
+from core.suppression.mirror import MirrorFilter, export_console_csv, export_mirror_csv
 from tests.factories import OPS
 from tests.injection_kit import (
     DASH_ADDRESS,
@@ -87,7 +87,7 @@ def test_every_csv_writer_in_core_is_the_safe_one_or_the_ses_file() -> None:
         for path in (ROOT / "core").rglob("*.py")
         if "csv.writer(" in path.read_text()
     }
-    assert writers == {"core/csv_safety.py": 1, "core/suppression.py": 1}
-    source = (ROOT / "core" / "suppression.py").read_text()
+    assert writers == {"core/csv_safety.py": 1, "core/suppression/mirror.py": 1}
+    source = (ROOT / "core" / "suppression" / "mirror.py").read_text()
     console = source[source.index("def console_bulk_delete_csv") :]
     assert "csv.writer(" in console[: console.index("\ndef ")]

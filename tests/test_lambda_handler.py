@@ -1,4 +1,4 @@
-"""core.lambda_handler: SNS- and SQS-triggered invocations, as AWS Lambda delivers them."""
+"""core.ingest.lambda_handler: SNS- and SQS-triggered invocations, as AWS Lambda delivers them."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from core import ingest as ingest_module
-from core import lambda_handler
-from core.db import make_engine, upgrade
 from core.errors import StoreUnavailable
-from core.ingest import Ingester
-from core.lambda_handler import handler
+from core.ingest import lambda_handler
+from core.ingest import pipeline as ingest_module
+from core.ingest.lambda_handler import handler
+from core.ingest.pipeline import Ingester
+from core.store.db import make_engine, upgrade
 from tests.ingest_factories import (
     count,
     lambda_sns_record,

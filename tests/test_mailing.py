@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert
 
-from core.cli import main
-from core.confirmations import confirm_valid
-from core.mailing import excluded_addresses, export_exclusions_csv, mailing_status
-from core.models import SuppressedDestination
+from core.cli.main import main
+from core.recipients.confirmations import confirm_valid
+from core.recipients.mailing import excluded_addresses, export_exclusions_csv, mailing_status
 from core.settings import Settings
+from core.store.models import SuppressedDestination
 from tests.factories import OPS, ingest, make_bounce, make_complaint, make_delivery
 
 NOW = datetime(2026, 10, 31, 12)

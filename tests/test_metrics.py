@@ -14,10 +14,10 @@ from moto import mock_aws
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import metrics
-from core.db import session_factory
-from core.models import AccountSnapshot, MetricPoint
-from core.ses import SesGateway
+from core.ses import metrics
+from core.ses.gateway import SesGateway
+from core.store.db import session_factory
+from core.store.models import AccountSnapshot, MetricPoint
 
 CREDENTIALS = {"aws_access_key_id": "k", "aws_secret_access_key": "s"}
 HOUR = datetime(2024, 6, 1, 0, 0)

@@ -15,9 +15,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from core.cli import main
-from core.db import current_revision, make_engine, normalise_url
-from core.models import Base
+from core.cli.main import main
+from core.store.db import current_revision, make_engine, normalise_url
+from core.store.models import Base
 from tests.conftest import REQUIRE_SERVERS, SERVER_URLS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +136,7 @@ def test_auto_upgrade_can_be_turned_off(tmp_path: Path) -> None:
 
 def _open_engine(url: str, results: Any) -> None:
     try:
-        from core.db import make_engine as make
+        from core.store.db import make_engine as make
 
         make(url).dispose()
         results.put("ok")

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sqlalchemy import DateTime, Engine
 from sqlalchemy.dialects import sqlite
 
-from core.ingest import Ingester, IngestSummary, Item
-from core.upsert import _bind_processor
+from core.ingest.pipeline import Ingester, IngestSummary, Item
+from core.store.upsert import _bind_processor
 from tests.conftest import fixture_bytes
 from tests.ingest_factories import (
     count,
@@ -194,7 +194,7 @@ def test_queue_batches_give_every_message_its_own_outcome(
 
 @given(at=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
 def test_sqlite_stores_a_time_exactly_as_sqlalchemy_would(at: datetime) -> None:
-    # core.upsert formats times itself for speed; stored text is compared across the app
+    # core.store.upsert formats times itself for speed; stored text is compared across the app
     # (windows, latest-wins), so it must be SQLAlchemy's form to the character.
     dialect = sqlite.dialect()
     impl = DateTime().dialect_impl(dialect)

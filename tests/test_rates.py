@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.policy import BOUNCE_PAUSE, BOUNCE_REVIEW
-from core.rates import RateStatus, bounce_status, complaint_status, headroom, rate
+from core.reports.rates import RateStatus, bounce_status, complaint_status, headroom, rate
 
 
 def test_exactly_five_percent_bounces_is_under_review() -> None:

@@ -19,13 +19,13 @@ from moto import mock_aws
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import guardrails, removal
 from core.access import Role
-from core.db import session_factory
 from core.errors import AwsConfigurationError, SesUnreachable
-from core.models import AuditEntry, ImportJob, RemovalResult, RemovalRun
-from core.removal import Outcome
-from core.ses import SesGateway
+from core.ses.gateway import SesGateway
+from core.store.db import session_factory
+from core.store.models import AuditEntry, ImportJob, RemovalResult, RemovalRun
+from core.suppression import guardrails, removal
+from core.suppression.removal import Outcome
 from emulator.launch import EmulatorHandle, running_emulator
 from emulator.state import make_entry
 from tests.factories import OPS, person

@@ -7,10 +7,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, insert
 
-from core.ingestion_report import ingestion_counts, recent_runs, store_counts
-from core.models import AccountSnapshot, IngestionRun, MetricPoint
-from core.rates import RateStatus
-from core.reports import (
+from core.reports.ingestion import ingestion_counts, recent_runs, store_counts
+from core.reports.overview import (
     DomainCount,
     TypeCount,
     account_health,
@@ -18,6 +16,8 @@ from core.reports import (
     rate_trend,
     top_domains,
 )
+from core.reports.rates import RateStatus
+from core.store.models import AccountSnapshot, IngestionRun, MetricPoint
 from tests.factories import ingest, make_bounce, make_complaint, make_delivery, make_send
 
 DAY1 = date(2026, 10, 1)

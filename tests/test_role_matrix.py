@@ -14,25 +14,29 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from core import intake
 from core.access import Actor, Role
 from core.audit import AuditFilter, export_audit_csv
-from core.bounced import BouncedFilter, export_bounced_csv
-from core.confirmations import confirm_valid, revoke_confirmation
-from core.db import session_factory
-from core.dead_letters import retry_dead_letters
-from core.directory import import_users_csv
 from core.errors import PermissionDenied
-from core.ingest import Ingester
-from core.mailing import export_exclusions_csv
-from core.models import AuditEntry, DeadLetter, RemovalResult, RemovalRun
-from core.removal import poll_import_jobs, remove_from_suppression_list, start_import_removal
+from core.ingest import intake
+from core.ingest.dead_letters import retry_dead_letters
+from core.ingest.pipeline import Ingester
+from core.recipients.bounced import BouncedFilter, export_bounced_csv
+from core.recipients.confirmations import confirm_valid, revoke_confirmation
+from core.recipients.directory import import_users_csv
+from core.recipients.mailing import export_exclusions_csv
 from core.settings import Settings
-from core.suppression import (
+from core.store.db import session_factory
+from core.store.models import AuditEntry, DeadLetter, RemovalResult, RemovalRun
+from core.suppression.mirror import (
     MirrorFilter,
     export_console_csv,
     export_mirror_csv,
     sync_suppression_list,
+)
+from core.suppression.removal import (
+    poll_import_jobs,
+    remove_from_suppression_list,
+    start_import_removal,
 )
 from tests.factories import ingest, make_bounce, make_complaint, person
 from tests.suppression_kit import FakeSes

@@ -19,7 +19,7 @@ from core.errors import (
     SesThrottled,
     SesUnreachable,
 )
-from core.ses import MetricQuery, Pacer, SesGateway, retry_throttled
+from core.ses.gateway import MetricQuery, Pacer, SesGateway, retry_throttled
 from core.settings import Settings
 from emulator.launch import EmulatorHandle, running_emulator
 from emulator.state import make_entry
@@ -349,7 +349,7 @@ def emulator() -> Iterator[EmulatorHandle]:
 
 @pytest.fixture
 def over_http(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SesGateway:
-    """A gateway built the production way (core.aws), aimed at the emulator; no botocore
+    """A gateway built the production way (core.ses.clients), aimed at the emulator; no botocore
     retries, so each fault the emulator injects is seen once."""
     emulator.state.reset()
     for name, value in emulator.environment().items():

@@ -19,8 +19,8 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import sns_signature
-from core.sns_signature import (
+from core.ingest import signatures as sns_signature
+from core.ingest.signatures import (
     REASON_BAD_TIMESTAMP,
     REASON_CERT_HOST_UNTRUSTED,
     REASON_CERT_NOT_VALID_AT_TIMESTAMP,

@@ -1,4 +1,4 @@
-"""core.sources: items from JSON documents, arrays, NDJSON and gzip, in bounded memory."""
+"""core.ingest.sources: items from JSON documents, arrays, NDJSON and gzip, in bounded memory."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from core import sources
-from core.ingest import UNPARSED, Item
-from core.sources import open_input, read_items
+from core.ingest import sources
+from core.ingest.pipeline import UNPARSED, Item
+from core.ingest.sources import open_input, read_items
 from tests.conftest import fixture_bytes
 from tests.ingest_factories import make_bounce, make_send, sns_envelope
 

@@ -1,4 +1,4 @@
-"""core.sqs with moto: a message leaves the queue only once what it holds is committed."""
+"""core.ingest.sqs with moto: a message leaves the queue only once what it holds is committed."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from moto import mock_aws
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from core import ingest as ingest_module
-from core.cli import main
-from core.db import make_engine
-from core.ingest import Ingester
-from core.sqs import poll_once
+from core.cli.main import main
+from core.ingest import pipeline as ingest_module
+from core.ingest.pipeline import Ingester
+from core.ingest.sqs import poll_once
+from core.store.db import make_engine
 from tests.ingest_factories import count, make_bounce, make_send, rows, sns_envelope
 
 CLOSED_PORT_URL = "postgresql+psycopg://postgres@127.0.0.1:1/nothing"

@@ -16,11 +16,11 @@ from botocore.stub import Stubber
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import suppression
-from core.db import session_factory
 from core.errors import AwsCallFailed
-from core.models import Confirmation, SuppressionSync
-from core.ses import SesGateway
+from core.ses.gateway import SesGateway
+from core.store.db import session_factory
+from core.store.models import Confirmation, SuppressionSync
+from core.suppression import mirror as suppression
 from emulator.launch import EmulatorHandle, running_emulator
 from emulator.state import make_entry
 from tests.factories import OPS

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from core.access import Actor
-from core.ingest import Ingester, IngestSummary, verifier_from_settings
-from core.intake import ingest_upload, poll_queue
+from core.ingest.intake import ingest_upload, poll_queue
+from core.ingest.pipeline import Ingester, IngestSummary, verifier_from_settings
+from core.ingest.sqs import PollReport
 from core.settings import Settings
-from core.sqs import PollReport
 from ui import resources
 
 

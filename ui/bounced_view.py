@@ -13,9 +13,9 @@ import streamlit as st
 
 from core.access import Actor
 from core.audit import parameters_of
-from core.bounced import AddressDetail, BouncedFilter, address_detail, export_bounced_csv
-from core.confirmations import ConfirmResult
-from core.suppression import suppression_detail
+from core.recipients.bounced import AddressDetail, BouncedFilter, address_detail, export_bounced_csv
+from core.recipients.confirmations import ConfirmResult
+from core.suppression.mirror import suppression_detail
 from ui import feedback, queries, resources, selection
 from ui.format import labels, timestamp, today_utc
 

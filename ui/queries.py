@@ -16,19 +16,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import (
-    audit,
-    bounced,
-    confirmations,
-    directory,
-    ingestion_report,
-    mailing,
-    reports,
-    suppression,
-)
-from core import dead_letters as dead_letter_store
+from core import audit
 from core.access import Actor
-from core.bounced import BouncedFilter
+from core.ingest import dead_letters as dead_letter_store
+from core.recipients import bounced, confirmations, directory, mailing
+from core.recipients.bounced import BouncedFilter
+from core.reports import ingestion as ingestion_report
+from core.reports import overview as reports
+from core.suppression import mirror as suppression
 from ui import resources
 
 TTL = 30  # seconds

@@ -1,6 +1,6 @@
 """Taking addresses off the SES suppression list, as both the bounced-users and the
 suppression-list pages offer it: a dry run, a confirmation dialog that shows the plan
-(`core.guardrails`) address by address, a progress bar while the calls run, and the
+(`core.suppression.guardrails`) address by address, a progress bar while the calls run, and the
 per-address results afterwards.
 
 Who may remove what is decided in core; the dialog shows the plan core computed and sends
@@ -16,8 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from core.access import Action, Actor, refusal
-from core.guardrails import RemovalPlan, Verdict, plan_removal
-from core.removal import (
+from core.suppression.guardrails import RemovalPlan, Verdict, plan_removal
+from core.suppression.removal import (
     AddressResult,
     Outcome,
     poll_import_jobs,

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from core.db import make_engine, session_factory
-from core.demo import DemoEnvironment, ensure_demo
-from core.ses import SesGateway
+from core.ses.gateway import SesGateway
 from core.settings import Settings, load_settings
+from core.store.db import make_engine, session_factory
+from ui.demo import DemoEnvironment, ensure_demo
 
 if TYPE_CHECKING:  # types only: the page layer never talks to the database itself
     from sqlalchemy import Engine
@@ -76,7 +76,7 @@ def emulator_handle() -> Any:
 
 @st.cache_resource(show_spinner=False)
 def _sqs_client(endpoint: str | None, region: str | None) -> Any:
-    from core.aws import make_client
+    from core.ses.clients import make_client
 
     return make_client("sqs", settings())
 

@@ -35,5 +35,5 @@ class DemoServer:
     log: Path
 
     def emulator(self) -> dict[str, Any]:
-        """Where the demo's emulator listens (written by core.demo once it started)."""
+        """Where the demo's emulator listens (written by ui.demo once it started)."""
         return json.loads((self.data_dir / "emulator.json").read_text(encoding="utf-8"))

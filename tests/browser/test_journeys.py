@@ -21,9 +21,9 @@ from botocore.exceptions import ClientError
 from browserkit import ACTOR, DEMO_TIMEOUT, DemoServer
 from playwright.sync_api import Page, expect
 
-from core.bounced import BouncedFilter, list_bounced
-from core.confirmations import confirmation_history
-from core.db import make_engine
+from core.recipients.bounced import BouncedFilter, list_bounced
+from core.recipients.confirmations import confirmation_history
+from core.store.db import make_engine
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ import streamlit as st
 from pagekit import ACTOR, ROOT, TIMEOUT  # noqa: F401 - the project root goes on sys.path
 from sqlalchemy import Engine
 
-from core.db import make_engine, session_factory
+from core.store.db import make_engine, session_factory
 
 
 def _clear_streamlit_caches() -> None:

@@ -1,4 +1,4 @@
-"""Demo mode (core.demo): when it starts, and what a first start puts in the database."""
+"""Demo mode (ui.demo): when it starts, and what a first start puts in the database."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.db import make_engine
-from core.demo import aws_configured, demo_requested, ensure_demo
-from core.models import DirectoryUser, Fact, SuppressedDestination
 from core.settings import load_settings
+from core.store.db import make_engine
+from core.store.models import DirectoryUser, Fact, SuppressedDestination
+from ui.demo import aws_configured, demo_requested, ensure_demo
 
 
 def test_the_demo_starts_only_when_no_aws_configuration_exists(tmp_path: Path):

@@ -23,8 +23,8 @@ from pagekit import (
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from core.confirmations import confirmation_history
-from core.models import AuditEntry
+from core.recipients.confirmations import confirmation_history
+from core.store.models import AuditEntry
 
 PAGES = [
     "overview",

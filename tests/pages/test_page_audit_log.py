@@ -11,7 +11,7 @@ from pagekit import ACTING, ACTOR, assert_clean, run_page, table_with
 from sqlalchemy import Engine
 
 from core.audit import AuditFilter, list_audit
-from core.confirmations import confirm_valid, revoke_confirmation
+from core.recipients.confirmations import confirm_valid, revoke_confirmation
 
 
 def shown(at: Any) -> list[tuple[str, str, str]]:

@@ -13,11 +13,11 @@ from factories import ingest, make_bounce, make_complaint
 from pagekit import ACTING, ACTOR, assert_clean, run_page, table_with
 from sqlalchemy import Engine, select
 
-from core.confirmations import confirm_valid, confirmation_history
-from core.models import AuditEntry, RemovalRun
-from core.ses import SesGateway
+from core.recipients.confirmations import confirm_valid, confirmation_history
+from core.ses.gateway import SesGateway
 from core.settings import load_settings
-from core.suppression import sync_suppression_list
+from core.store.models import AuditEntry, RemovalRun
+from core.suppression.mirror import sync_suppression_list
 
 NOTE = "user confirmed by phone, ticket 4711"
 PLAN_COLUMNS = ["address", "verdict", "why"]

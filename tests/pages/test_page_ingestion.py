@@ -11,9 +11,9 @@ from factories import make_bounce, make_complaint, sns_envelope
 from pagekit import assert_clean, run_page, table_with
 from sqlalchemy import Engine, func, select
 
-from core.dead_letters import list_dead_letters
-from core.ingest import Ingester, Item
-from core.models import Fact
+from core.ingest.dead_letters import list_dead_letters
+from core.ingest.pipeline import Ingester, Item
+from core.store.models import Fact
 
 BROKEN = b'{"notificationType": "Bounce", "mail": <b>not json</b>'
 

@@ -12,7 +12,7 @@ from factories import ingest, make_bounce, make_complaint
 from pagekit import ACTING, assert_clean, run_page, table_with
 from sqlalchemy import Engine
 
-from core.confirmations import confirm_valid
+from core.recipients.confirmations import confirm_valid
 
 
 def recently(days: float = 1) -> datetime:

@@ -10,8 +10,8 @@ from factories import ingest, make_bounce, make_complaint, make_send
 from pagekit import assert_clean, badges, run_page, table_with
 from sqlalchemy import Engine
 
-from core.metrics import record_account_snapshot
-from core.ses import SesGateway
+from core.ses.gateway import SesGateway
+from core.ses.metrics import record_account_snapshot
 from core.settings import load_settings
 
 

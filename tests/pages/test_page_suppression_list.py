@@ -13,11 +13,11 @@ from pagekit import ACTING, ACTOR, assert_clean, run_page, table_with
 from sqlalchemy import Engine, select
 
 from core.audit import AuditFilter, list_audit
-from core.confirmations import confirm_valid
-from core.models import AuditEntry, RemovalRun
-from core.ses import SesGateway
+from core.recipients.confirmations import confirm_valid
+from core.ses.gateway import SesGateway
 from core.settings import load_settings
-from core.suppression import last_sync, sync_suppression_list
+from core.store.models import AuditEntry, RemovalRun
+from core.suppression.mirror import last_sync, sync_suppression_list
 
 NOTE = "checked with the customer's IT department"
 

@@ -6,7 +6,7 @@ from factories import ingest, make_bounce
 from pagekit import assert_clean, run_page
 from sqlalchemy import Engine
 
-from core.directory import directory_size
+from core.recipients.directory import directory_size
 
 USERS = (
     "email,user_id,name,company\n"

@@ -1,0 +1,120 @@
+"""Notifications people feed in by hand: a file uploaded on the Ingestion page or named on
+the CLI, and a round of SQS polling started by someone.
+
+The Lambda and the ingester itself (`core.ingest.pipeline`) are the system and act for nobody; these
+wrappers are what a person calls, so they check the role (operator) and leave an audit
+entry with the counts. Ingestion commits its own batches, so the entry is written right
+after them (and says `failed`, with the error, when the ingestion raised).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, BinaryIO
+
+from sqlalchemy import Engine
+
+from core.access import Action, Actor, require
+from core.audit import record_audit
+from core.ingest.pipeline import Ingester, IngestSummary
+from core.ingest.sources import read_items
+from core.ingest.sqs import PollReport, poll_once
+from core.store.db import translated_errors
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def ingest_upload(ingester: Ingester, actor: Actor, name: str, data: bytes) -> IngestSummary:
+    """Store an uploaded notification file (JSON, array, NDJSON, optionally gzip)."""
+    require(actor, Action.INGEST)
+    source = f"upload:{name}"
+    parameters: dict[str, Any] = {"file": name, "bytes": len(data)}
+    with _audited(ingester.engine, actor, "ingest.upload", parameters) as outcome:
+        summary = ingester.ingest(read_items(_stream(data), source), source)
+        outcome(summary.as_dict())
+    return summary
+
+
+def ingest_stream(ingester: Ingester, actor: Actor, stream: BinaryIO, label: str) -> IngestSummary:
+    """Store a notification file named on the command line (already opened)."""
+    require(actor, Action.INGEST)
+    with _audited(ingester.engine, actor, "ingest.files", {"file": label}) as outcome:
+        summary = ingester.ingest(read_items(stream, f"file:{label}"), source=label)
+        outcome(summary.as_dict())
+    return summary
+
+
+def poll_queue(
+    sqs: Any,
+    queue_url: str,
+    ingester: Ingester,
+    actor: Actor,
+    *,
+    max_messages: int,
+    wait_seconds: int,
+) -> PollReport:
+    """One round of the production SQS entry point (`core.ingest.sqs.poll_once`)."""
+    require(actor, Action.INGEST)
+    parameters: dict[str, Any] = {"queue_url": queue_url, "max_messages": max_messages}
+    with _audited(ingester.engine, actor, "ingest.poll_sqs", parameters) as outcome:
+        report = poll_once(
+            sqs, queue_url, ingester, max_messages=max_messages, wait_seconds=wait_seconds
+        )
+        outcome(
+            {
+                "messages": report.messages,
+                "deleted": report.deleted,
+                "left_on_queue": report.left_on_queue,
+                **report.summary.as_dict(),
+            }
+        )
+    return report
+
+
+def start_polling(engine: Engine, actor: Actor, queue_url: str) -> None:
+    """Before `core.ingest.sqs.poll_forever` on someone's behalf: check and record the start
+    (each round is recorded in the ingestion runs, not in the audit log)."""
+    require(actor, Action.INGEST)
+    with translated_errors(), engine.begin() as connection:
+        record_audit(
+            connection, actor, "ingest.poll_sqs", None, "started", {"queue_url": queue_url}
+        )
+
+
+@contextmanager
+def _audited(
+    engine: Engine, actor: Actor, action: str, parameters: dict[str, Any]
+) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """Record `action` after the block: `completed` with the counts the block reports, or
+    `failed` with the error (which is raised again)."""
+    counts: dict[str, Any] = {}
+    try:
+        yield counts.update
+    except Exception as exc:
+        # Best effort: the store may be what failed, and the original error is the one to report.
+        with suppress(Exception):
+            _record(engine, actor, action, "failed", parameters, str(exc) or repr(exc))
+        raise
+    _record(engine, actor, action, "completed", {**parameters, **counts}, None)
+
+
+def _record(
+    engine: Engine,
+    actor: Actor,
+    action: str,
+    outcome: str,
+    parameters: dict[str, Any],
+    detail: str | None,
+) -> None:
+    with translated_errors(), engine.begin() as connection:
+        record_audit(connection, actor, action, None, outcome, parameters, detail)
+
+
+def _stream(data: bytes) -> BinaryIO:
+    raw = io.BytesIO(data)
+    if data[:2] == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    return raw

@@ -1,0 +1,303 @@
+"""Who may receive bulk mail: the brief's mailing exclusions, for one address or all.
+
+The rules (Qube's policy steps 1-3):
+- a hard bounce excludes the address;
+- soft bounces exclude it once there are at least ``soft_bounce_exclusion_count`` of them
+  within the last ``soft_bounce_window_days`` days;
+- a complaint excludes it;
+- being on the SES account suppression list (our mirror) excludes it: SES would drop the
+  mail and report another bounce;
+- a confirmation of validity newer than the last bounce SES attempted (see
+  `core.recipients.confirmations`) lifts the bounce rules, but never a complaint (a complaint
+  is about consent, not about whether the mailbox exists) and never the suppression list (only its
+  removal does that).
+Undetermined bounces alone do not exclude.
+
+`mailing_status` and `excluded_addresses` read the same evidence query and apply the same
+`decide` function, so the CLI, the pages and the exclusion CSV always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, BinaryIO, cast
+
+from sqlalchemy import Connection, Engine, Select, Table, and_, func, or_, select, union
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.access import Action, Actor, require
+from core.addresses import normalise_address
+from core.audit import record_audit
+from core.clock import utcnow
+from core.csv_safety import write_csv
+from core.recipients.confirmations import valid_confirmations
+from core.settings import Settings
+from core.store.db import translated_errors
+from core.store.models import AddressSummary, Confirmation, Fact, SuppressedDestination
+
+SUMMARIES = cast(Table, AddressSummary.__table__)
+FACTS = cast(Table, Fact.__table__)
+MIRROR = cast(Table, SuppressedDestination.__table__)
+CONFIRMATIONS = cast(Table, Confirmation.__table__)
+EXPORT_CHUNK = 2000
+EXCLUSIONS_HEADER = ["address", "reason", "since"]
+
+
+@dataclass(frozen=True, slots=True)
+class MailingStatus:
+    """Whether bulk mail may go to `address`, and why, in plain English."""
+
+    address: str
+    mailable: bool
+    reasons: list[str]
+    confirmed_valid_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedRow:
+    """One line of the mailing system's exclusion list. `since` is the earliest of the
+    events quoted in `reason` (the address has been excluded at least since then)."""
+
+    address: str
+    reason: str
+    since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    at: datetime
+    bounce_type: str | None = None
+    subtype: str | None = None
+    detail: str | None = None  # diagnostic code, or a complaint's feedback type
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the rules look at for one address."""
+
+    address: str
+    last_hard: Event | None = None
+    soft_in_window: int = 0
+    last_soft: Event | None = None
+    last_complaint: Event | None = None
+    suppressed: Event | None = None  # `subtype` carries the SES reason (BOUNCE/COMPLAINT)
+    confirmed_at: datetime | None = None
+
+
+# --- The rules -----------------------------------------------------------------------------
+
+
+def decide(evidence: Evidence, settings: Settings) -> tuple[bool, list[str], datetime | None]:
+    """(mailable, reasons, since) for one address; the only place the policy lives."""
+    cleared = evidence.confirmed_at is not None
+    window = settings.soft_bounce_window_days
+    found: list[tuple[str, datetime]] = []
+    if evidence.last_hard and not cleared:
+        found.append((_describe_bounce("hard bounce", evidence.last_hard), evidence.last_hard.at))
+    soft_count = evidence.soft_in_window
+    if evidence.last_soft and soft_count >= settings.soft_bounce_exclusion_count and not cleared:
+        what = f"{soft_count} soft bounce{'s' if soft_count > 1 else ''} in {window} days, last"
+        found.append((_describe_bounce(what, evidence.last_soft), evidence.last_soft.at))
+    if evidence.last_complaint:
+        complaint = evidence.last_complaint
+        kind = f" ({complaint.detail})" if complaint.detail else ""
+        found.append((f"complaint on {complaint.at:%Y-%m-%d}{kind}", complaint.at))
+    if evidence.suppressed:
+        listed = evidence.suppressed
+        text = f"on the SES account suppression list ({listed.subtype}) since {listed.at:%Y-%m-%d}"
+        found.append((text, listed.at))
+    if found:
+        return False, [text for text, _ in found], min(at for _, at in found)
+    if cleared:
+        return (
+            True,
+            [f"confirmed valid on {evidence.confirmed_at:%Y-%m-%d}, after its last bounce"],
+            None,
+        )
+    return True, ["no bounce, complaint or suppression that excludes it"], None
+
+
+def _describe_bounce(what: str, event: Event) -> str:
+    kind = "/".join(part for part in (event.bounce_type, event.subtype) if part)
+    text = f"{what} on {event.at:%Y-%m-%d}"
+    if kind:
+        text += f" ({kind})"
+    return f"{text}: {event.detail}" if event.detail else text
+
+
+# --- Evidence from the database ------------------------------------------------------------
+
+
+def _evidence_query(cutoff: datetime, address: str | None) -> Select[Any]:
+    """One row per address that has a bounce, a complaint or a suppression entry (or just
+    `address`), with everything `decide` needs, in address order."""
+    base, soft, confirmed = _evidence_sources(cutoff, address)
+    return (
+        select(
+            base.c.address,
+            SUMMARIES.c.last_hard_bounce_at,
+            SUMMARIES.c.last_bounce_at,
+            SUMMARIES.c.last_classification,
+            SUMMARIES.c.last_bounce_type,
+            SUMMARIES.c.last_bounce_subtype,
+            SUMMARIES.c.last_diagnostic_code,
+            SUMMARIES.c.last_complaint_at,
+            soft.c.n,
+            soft.c.last,
+            MIRROR.c.reason,
+            MIRROR.c.last_update_time,
+            MIRROR.c.first_seen_at,
+            confirmed.c.at,
+        )
+        .select_from(
+            base.outerjoin(SUMMARIES, SUMMARIES.c.address == base.c.address)
+            .outerjoin(soft, soft.c.address == base.c.address)
+            .outerjoin(MIRROR, _listed(base.c.address))
+            .outerjoin(confirmed, confirmed.c.address == base.c.address)
+        )
+        .order_by(base.c.address)
+    )
+
+
+def _evidence_sources(cutoff: datetime, address: str | None) -> tuple[Any, Any, Any]:
+    """The addresses to judge, their soft bounces since `cutoff`, and the time of their
+    valid confirmation; each narrowed to `address` when one is given."""
+    has_events = or_(
+        SUMMARIES.c.hard_count > 0, SUMMARIES.c.soft_count > 0, SUMMARIES.c.complaint_count > 0
+    )
+    bounced = select(SUMMARIES.c.address).where(has_events)
+    listed = select(MIRROR.c.address).where(MIRROR.c.suppressed.is_(True))
+    soft = select(
+        FACTS.c.address, func.count().label("n"), func.max(FACTS.c.occurred_at).label("last")
+    ).where(
+        FACTS.c.kind == "bounce", FACTS.c.classification == "soft", FACTS.c.occurred_at >= cutoff
+    )
+    valid = valid_confirmations()
+    if address is not None:
+        bounced = bounced.where(SUMMARIES.c.address == address)
+        listed = listed.where(MIRROR.c.address == address)
+        soft = soft.where(FACTS.c.address == address)
+        valid = valid.where(CONFIRMATIONS.c.address == address)
+    valid_sq = valid.subquery("valid")
+    confirmed = select(valid_sq.c.address, func.max(valid_sq.c.confirmed_at).label("at"))
+    return (
+        union(bounced, listed).subquery("base"),
+        soft.group_by(FACTS.c.address).subquery("soft"),
+        confirmed.group_by(valid_sq.c.address).subquery("confirmed"),
+    )
+
+
+def _listed(address: Any) -> ColumnElement[bool]:
+    return and_(MIRROR.c.address == address, MIRROR.c.suppressed.is_(True))
+
+
+def _evidence(row: Any) -> Evidence:
+    """Evidence from one evidence-query row. The summary keeps the type, subtype and
+    diagnostic of the latest bounce only, so other bounces are described by date."""
+
+    def latest_bounce_if(classification: str, at: datetime | None) -> Event | None:
+        if at is None:
+            return None
+        if row.last_classification == classification and row.last_bounce_at == at:
+            return Event(
+                at, row.last_bounce_type, row.last_bounce_subtype, row.last_diagnostic_code
+            )
+        return Event(at, "Permanent" if classification == "hard" else "Transient")
+
+    suppressed = None
+    if row.reason is not None:
+        suppressed = Event(row.last_update_time or row.first_seen_at, subtype=row.reason)
+    return Evidence(
+        address=row.address,
+        last_hard=latest_bounce_if("hard", row.last_hard_bounce_at),
+        soft_in_window=int(row.n or 0),
+        last_soft=latest_bounce_if("soft", row.last),
+        last_complaint=Event(row.last_complaint_at) if row.last_complaint_at else None,
+        suppressed=suppressed,
+        confirmed_at=row.at,
+    )
+
+
+def _latest_fact_event(
+    connection: Connection, address: str, kind: str, classification: str | None
+) -> Event | None:
+    query = select(
+        FACTS.c.occurred_at,
+        FACTS.c.bounce_type,
+        FACTS.c.bounce_subtype,
+        FACTS.c.diagnostic_code,
+        FACTS.c.complaint_feedback_type,
+    ).where(FACTS.c.address == address, FACTS.c.kind == kind)
+    if classification:
+        query = query.where(FACTS.c.classification == classification)
+    row = connection.execute(query.order_by(FACTS.c.occurred_at.desc()).limit(1)).first()
+    if row is None:
+        return None
+    if kind == "complaint":
+        return Event(row.occurred_at, detail=row.complaint_feedback_type)
+    return Event(row.occurred_at, row.bounce_type, row.bounce_subtype, row.diagnostic_code)
+
+
+# --- Public API ----------------------------------------------------------------------------
+
+
+def mailing_status(
+    engine: Engine, address: str, settings: Settings, *, now: datetime | None = None
+) -> MailingStatus:
+    """Whether bulk mail may go to one address, with every reason that applies."""
+    address = normalise_address(address)
+    cutoff = (now or utcnow()) - timedelta(days=settings.soft_bounce_window_days)
+    with translated_errors(), engine.connect() as connection:
+        row = connection.execute(_evidence_query(cutoff, address)).first()
+        evidence = _evidence(row) if row else Evidence(address)
+        evidence = _with_exact_details(connection, evidence)
+    mailable, reasons, _ = decide(evidence, settings)
+    return MailingStatus(address, mailable, reasons, evidence.confirmed_at)
+
+
+def _with_exact_details(connection: Connection, evidence: Evidence) -> Evidence:
+    """For one address it is cheap to quote the exact latest hard bounce and complaint."""
+    hard, complaint = evidence.last_hard, evidence.last_complaint
+    if hard:
+        hard = _latest_fact_event(connection, evidence.address, "bounce", "hard") or hard
+    if complaint:
+        complaint = _latest_fact_event(connection, evidence.address, "complaint", None) or complaint
+    return replace(evidence, last_hard=hard, last_complaint=complaint)
+
+
+def excluded_addresses(
+    engine: Engine, settings: Settings, *, now: datetime | None = None
+) -> Iterator[ExcludedRow]:
+    """Every address bulk mail must skip, in address order, streamed from the database."""
+    cutoff = (now or utcnow()) - timedelta(days=settings.soft_bounce_window_days)
+    query = _evidence_query(cutoff, None)
+    with translated_errors(), engine.connect() as connection:
+        result = connection.execution_options(yield_per=EXPORT_CHUNK).execute(query)
+        for row in result:
+            mailable, reasons, since = decide(_evidence(row), settings)
+            if not mailable:
+                yield ExcludedRow(row.address, "; ".join(reasons), since)
+
+
+def export_exclusions_csv(
+    engine: Engine,
+    actor: Actor,
+    settings: Settings,
+    out: BinaryIO,
+    bom: bool = False,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """The exclusion list as formula-safe CSV (address, reason, since) for the mailing
+    system; returns the rows written. The export is recorded in the audit log."""
+    require(actor, Action.EXPORT)
+    rows = (
+        (row.address, row.reason, row.since)
+        for row in excluded_addresses(engine, settings, now=now)
+    )
+    written = write_csv(rows, EXCLUSIONS_HEADER, out, bom)
+    with translated_errors(), engine.begin() as connection:
+        record_audit(connection, actor, "export.exclusions", None, f"{written} rows")
+    return written
