@@ -8,7 +8,7 @@ from functools import partial
 import streamlit as st
 
 from core.audit import ACTIONS, AuditFilter
-from ui import feedback, queries, resources
+from ui import feedback, grid, queries, resources
 from ui.format import labels, today_utc
 
 PREFIX = "al"
@@ -66,11 +66,9 @@ with feedback.reported("load the audit log"):
         feedback.empty_state("No audit entries match these filters.")
     else:
         with st.container(key=f"{PREFIX}_entries"):
-            st.dataframe(
+            grid.show(
                 frame,
-                hide_index=True,
                 key=f"{PREFIX}_table",
-                width="stretch",
                 column_config={
                     **labels(frame.columns),
                     "when (UTC)": st.column_config.DatetimeColumn(

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.access import Action, refusal
 from core.ingest.dead_letters import retry_dead_letters
-from ui import actions, charts, feedback, queries, resources
+from ui import actions, charts, feedback, grid, queries, resources
 from ui.format import labels, timestamp, today_utc
 
 actor = feedback.page_header(
@@ -116,13 +116,7 @@ with feedback.reported("load the ingestion history"):
     runs = queries.recent_runs(db)
     if not runs.empty:
         with st.expander("Recent runs", icon=":material/history:", key="ingest_runs_box"):
-            st.dataframe(
-                runs,
-                hide_index=True,
-                key="ingest_runs",
-                width="stretch",
-                column_config=labels(runs.columns),
-            )
+            grid.show(runs, key="ingest_runs", column_config=labels(runs.columns))
 
 st.subheader("Dead letters")
 with feedback.reported("load the dead letters"):
@@ -136,19 +130,15 @@ with feedback.reported("load the dead letters"):
             f"Page (of {pages}; {total} open)", 1, pages, 1, key="dead_page"
         )
         letters = queries.dead_letters(resources.database_key(), int(page_number), page_size)
-        event = st.dataframe(
+        rows = grid.pick_rows(
             letters,
-            hide_index=True,
             key="dead_table",
-            on_select="rerun",
-            selection_mode="multi-row",
-            width="stretch",
             column_config={
                 **labels(letters.columns),
                 "id": st.column_config.NumberColumn("Id", format="%d"),
             },
         )
-        selected = [int(letters.iloc[row]["id"]) for row in event.selection.rows]
+        selected = [int(letters.iloc[row]["id"]) for row in rows]
         for letter_id in selected[:3]:
             with st.expander(
                 f"Raw payload of dead letter {letter_id}",

@@ -7,7 +7,7 @@ from functools import partial
 import streamlit as st
 
 from core.recipients.mailing import mailing_status
-from ui import feedback, queries, resources
+from ui import feedback, grid, queries, resources
 from ui.format import labels, today_utc
 
 ENCODINGS = ["UTF-8", "UTF-8 with BOM (Excel)"]
@@ -66,13 +66,7 @@ with feedback.reported("load the exclusion list"):
         feedback.empty_state("Nobody is excluded: no bounces, complaints or suppressions yet.")
     else:
         st.caption(f"The first {len(preview)} excluded addresses, in address order.")
-        st.dataframe(
-            preview,
-            hide_index=True,
-            key="mx_preview",
-            width="stretch",
-            column_config=labels(preview.columns),
-        )
+        grid.show(preview, key="mx_preview", column_config=labels(preview.columns))
     left, right = st.columns(2, vertical_alignment="bottom")
     encoding = left.radio("CSV encoding", ENCODINGS, horizontal=True, key="mx_encoding")
     right.download_button(

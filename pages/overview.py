@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.policy import BOUNCE_PAUSE, BOUNCE_REVIEW, COMPLAINT_PAUSE, COMPLAINT_REVIEW
 from core.reports.rates import RateStatus, headroom
-from ui import charts, feedback, queries, resources
+from ui import charts, feedback, grid, queries, resources
 from ui.format import labels, percent, timestamp, today_utc
 
 STATUS_COLOURS = {
@@ -150,9 +150,8 @@ with right:
         if domains.empty:
             feedback.empty_state("No bounces in this range.")
         else:
-            st.dataframe(
+            grid.show(
                 domains[["domain", "hard", "soft", "complaints", "total"]],
-                hide_index=True,
                 key="overview_domains",
                 column_config=labels(domains.columns),
             )

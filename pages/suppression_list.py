@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.access import Action, refusal
 from core.suppression.mirror import MirrorFilter, sync_suppression_list
-from ui import feedback, queries, removal, resources, selection
+from ui import feedback, grid, queries, removal, resources, selection
 from ui.format import labels, timestamp, today_utc
 
 PREFIX = "sl"
@@ -87,7 +87,7 @@ with feedback.reported("load the removal candidates"):
             "No candidates. Confirm addresses valid on the Bounced users page first."
         )
     else:
-        st.dataframe(
+        grid.show(
             candidates[
                 [
                     "address",
@@ -98,10 +98,8 @@ with feedback.reported("load the removal candidates"):
                     "note",
                 ]
             ],
-            hide_index=True,
             key="sl_candidates",
             column_config=labels(candidates.columns),
-            width="stretch",
         )
         left, right = st.columns(2)
         left.button(
@@ -175,21 +173,12 @@ with feedback.reported("load the suppression mirror"):
         feedback.empty_state("No addresses match. Sync the mirror if it has never been synced.")
     else:
         selection.restore(PREFIX, frame)
-        event = st.dataframe(
-            frame,
-            hide_index=True,
-            key="sl_table",
-            column_config=labels(frame.columns),
-            on_select="rerun",
-            selection_mode="multi-row",
-            width="stretch",
-        )
+        rows = grid.pick_rows(frame, key="sl_table", column_config=labels(frame.columns))
         pages = max(1, -(-total // page_size))
         st.session_state["sl_page"] = min(page, pages)
         left, right = st.columns([1, 3], vertical_alignment="bottom")
         left.number_input(f"Page (of {pages})", min_value=1, max_value=pages, key="sl_page")
         right.caption(f"{total:,} addresses.")
-        rows = [i for i in event.selection.rows if i < len(frame)]
         selected = [str(frame.iloc[i]["address"]) for i in rows]
         remove_col, dry_col, export_col = st.columns(3)
         remove_col.button(

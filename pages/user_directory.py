@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.access import Action, refusal
 from core.recipients.directory import import_users_csv
-from ui import feedback, queries, resources
+from ui import feedback, grid, queries, resources
 
 actor = feedback.page_header(
     "User directory",
@@ -46,7 +46,7 @@ if st.button(
             rejected = pd.DataFrame(
                 [(row.line_no, row.reason) for row in report.rejected], columns=["line", "reason"]
             )
-            st.dataframe(rejected, hide_index=True, key="ud_rejected", width="stretch")
+            grid.show(rejected, key="ud_rejected")
 
 with feedback.reported("count the directory"):
     size = queries.directory_size(resources.database_key())

@@ -16,7 +16,7 @@ from core.audit import parameters_of
 from core.recipients.bounced import AddressDetail, BouncedFilter, address_detail, export_bounced_csv
 from core.recipients.confirmations import ConfirmResult
 from core.suppression.mirror import suppression_detail
-from ui import feedback, queries, resources, selection
+from ui import feedback, grid, queries, resources, selection
 from ui.format import labels, timestamp, today_utc
 
 if TYPE_CHECKING:  # types only
@@ -98,13 +98,9 @@ def cache_key(flt: BouncedFilter) -> tuple[object, ...]:
 def table(prefix: str, frame: pd.DataFrame) -> list[int]:
     """The page of rows, selectable; returns the selected row positions."""
     selection.restore(prefix, frame)
-    event = st.dataframe(
+    return grid.pick_rows(
         frame,
-        hide_index=True,
         key=f"{prefix}_table",
-        on_select="rerun",
-        selection_mode="multi-row",
-        width="stretch",
         column_config={
             **{name: name.capitalize() for name in frame.columns},
             "address": st.column_config.TextColumn("Address", pinned=True),
@@ -119,7 +115,6 @@ def table(prefix: str, frame: pd.DataFrame) -> list[int]:
             ),
         },
     )
-    return [i for i in event.selection.rows if i < len(frame)]
 
 
 def pager(prefix: str, total: int, pages: int) -> None:
@@ -233,13 +228,7 @@ def _view(values: Sequence[object], columns: dict[str, str]) -> pd.DataFrame:
 def _events(prefix: str, found: AddressDetail) -> None:
     st.caption(f"Events ({found.facts_total}, newest first)")
     events = _view(found.facts, EVENT_COLUMNS)
-    st.dataframe(
-        events,
-        hide_index=True,
-        key=f"{prefix}_events",
-        width="stretch",
-        column_config=labels(events.columns),
-    )
+    grid.show(events, key=f"{prefix}_events", column_config=labels(events.columns))
 
 
 def _confirmations(prefix: str, found: AddressDetail) -> None:
@@ -248,13 +237,7 @@ def _confirmations(prefix: str, found: AddressDetail) -> None:
         return
     st.caption("Confirmations")
     history = _view(found.confirmations, CONFIRMATION_COLUMNS)
-    st.dataframe(
-        history,
-        hide_index=True,
-        key=f"{prefix}_confirmations",
-        width="stretch",
-        column_config=labels(history.columns),
-    )
+    grid.show(history, key=f"{prefix}_confirmations", column_config=labels(history.columns))
 
 
 def _history(prefix: str, found: AddressDetail) -> None:
@@ -277,13 +260,7 @@ def _history(prefix: str, found: AddressDetail) -> None:
     history = pd.DataFrame(
         rows, columns=["when (UTC)", "who", "role", "action", "outcome", "parameters"]
     )
-    st.dataframe(
-        history,
-        hide_index=True,
-        key=f"{prefix}_audit",
-        width="stretch",
-        column_config=labels(history.columns),
-    )
+    grid.show(history, key=f"{prefix}_audit", column_config=labels(history.columns))
 
 
 def _ask_ses(address: str) -> None:

@@ -2,12 +2,20 @@
 
 Rates are fractions (0.05 = 5 %), as SES and CloudWatch report them; axes format them as
 percentages. Threshold lines carry their own labels so a printed chart still explains itself.
+
+Plotly draws trace names, category tick labels, hover text and annotations as markup (`<a href>`,
+`<b>`, `<br>`), and subtypes, domains and diagnostics come from whoever sent the bounce. Every
+figure passes `_layout`, which escapes all the strings it carries as data (`_as_text`); hover
+templates and axis titles are this module's own markup and stay as written.
 """
 
 from __future__ import annotations
 
+import html
 from datetime import date, datetime, timedelta
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -145,6 +153,7 @@ def _midnight(day: date) -> datetime:
 
 
 def _layout(figure: go.Figure, *, height: int) -> go.Figure:
+    _as_text(figure)
     figure.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
@@ -156,3 +165,29 @@ def _layout(figure: go.Figure, *, height: int) -> go.Figure:
     figure.update_xaxes(showgrid=False)
     figure.update_yaxes(gridcolor="#eaeef2", zeroline=False)
     return figure
+
+
+# Where a figure holds text that came with the data (Bar and Scatter traces, annotations).
+DATA_TEXT = ("name", "text", "hovertext", "x", "y", "customdata")
+
+
+def _as_text(figure: go.Figure) -> None:
+    """Escape every data string so Plotly shows it literally: `<a href=...>` stays text."""
+    for trace in figure.data:
+        for field in DATA_TEXT:
+            if field in trace and trace[field] is not None:
+                trace[field] = _escaped(trace[field])
+    for annotation in figure.layout.annotations:
+        if annotation.text is not None:
+            annotation.text = _escaped(annotation.text)
+
+
+def _escaped(value: Any) -> Any:
+    # Plotly decodes only &amp; &lt; &gt; (and a few symbols), not &quot;: escape just those.
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "OUS":
+        return value  # numbers and dates: nothing to escape
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_escaped(item) for item in value]
+    return value

@@ -27,7 +27,7 @@ from core.suppression.removal import (
     retry_failed,
     start_import_removal,
 )
-from ui import feedback, queries, resources, selection
+from ui import feedback, grid, queries, resources, selection
 from ui.format import labels
 
 DEFAULT_REASON = "confirmed valid by staff"
@@ -99,9 +99,7 @@ def dry_run_panel(prefix: str, actor: Actor) -> None:
             max_per_click=resources.settings().max_removals_per_click,
         )
         st.caption(_summary(plan))
-        st.dataframe(
-            plan_frame(plan), hide_index=True, key=_key(prefix, "dry_run_table"), width="stretch"
-        )
+        grid.show(plan_frame(plan), key=_key(prefix, "dry_run_table"))
         if st.button("Dismiss", key=_key(prefix, "dry_run_dismiss")):
             st.session_state.pop(_key(prefix, "dry_run"), None)
             st.rerun()
@@ -130,13 +128,7 @@ def _confirm(prefix: str, actor: Actor) -> None:
                 max_per_click=limit,
             )  # fmt: skip
         listing = plan_frame(plan)
-        st.dataframe(
-            listing,
-            hide_index=True,
-            key=_key(prefix, "listing"),
-            height=min(36 * len(addresses) + 40, 300),
-            width="stretch",
-        )
+        grid.show(listing, key=_key(prefix, "listing"), height=min(36 * len(addresses) + 40, 300))
         chosen = plan.allowed
         bulk = plan.method == "import_job"
         counted = True
@@ -261,12 +253,7 @@ def results(prefix: str, actor: Actor) -> None:
                 [(r.address, r.outcome, r.message or "", r.attempts) for r in rows],
                 columns=["address", "outcome", "message", "attempts"],
             )
-            st.dataframe(
-                frame,
-                hide_index=True,
-                key=_key(prefix, "result_table"),
-                column_config=labels(frame.columns),
-            )
+            grid.show(frame, key=_key(prefix, "result_table"), column_config=labels(frame.columns))
             _follow_up(prefix, actor, run_id, report.method, counts)
 
 
