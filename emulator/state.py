@@ -16,8 +16,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator import ACCOUNT_ID, REGION
 from emulator.account import AccountSettings, SendStatistics
 from emulator.controls import FaultPlan, FaultRule, TokenBucket
+from emulator.moto_internals import clear_metrics
 from emulator.suppression import REASONS, ListFilter, SuppressedEntry, SuppressionList
 
 JOB_STATUSES = ("CREATED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")
@@ -71,7 +73,12 @@ class EmulatorState:
             yield self
 
     def reset(self) -> None:
-        """Back to an empty account; the configured request rate is kept."""
+        """Back to an empty account; the configured request rate is kept.
+
+        The account's SES metrics live in moto's process-wide CloudWatch backend, where an
+        earlier emulator in the same process (a demo seed, say) may have left data points:
+        they are part of the account, so they go too.
+        """
         with self._lock:
             self.suppression.clear()
             self.account = AccountSettings()
@@ -79,6 +86,7 @@ class EmulatorState:
             self.throttle.configure(self._request_rate)
             self.faults.clear()
             self._jobs.clear()
+            clear_metrics(ACCOUNT_ID, REGION, "AWS/SES")
 
     # -- suppression list -------------------------------------------------------------
     def put_suppressed(

@@ -4,10 +4,8 @@ and counts."""
 from __future__ import annotations
 
 import json
-import multiprocessing
 import random
 from pathlib import Path
-from typing import Any
 
 from core.ingest.events import parse_notification
 from core.ingest.pipeline import Ingester, Item
@@ -21,51 +19,22 @@ from tests.ingest_factories import (
     sns_envelope,
     summaries_from_facts,
 )
+from tests.processes import run_together
 
 PROCESSES = 4
 NOTIFICATIONS = 2_000
 
 
-def ingest_worker(url: str, path: str, seed: int, barrier: Any, results: Any) -> None:
+def ingest_worker(url: str, path: str, seed: int) -> dict[str, int]:
     """One ingester process: the whole file, in its own order, started with the others."""
-    try:
-        raws = Path(path).read_bytes().splitlines()
-        random.Random(seed).shuffle(raws)
-        engine = make_engine(url)
-        ingester = Ingester(engine, entry_point=f"worker-{seed}", batch_size=100)
-        items = [Item(raw, f"worker-{seed}#{n}") for n, raw in enumerate(raws)]
-        barrier.wait(timeout=60)
-        summary = ingester.ingest(items, source=path)
-        engine.dispose()
-        results.put(("ok", summary.as_dict()))
-    except BaseException as exc:  # noqa: BLE001 - reported to the test, which fails on it
-        results.put(("error", repr(exc)))
-
-
-def collect(results: Any, workers: list[Any], deadline_s: float = 300) -> list[Any]:
-    """Every worker's outcome; a worker that died without reporting fails the test at once
-    with its exit code instead of leaving the test waiting for a result that never comes."""
-    import queue
-    import time
-
-    outcomes: list[Any] = []
-    deadline = time.monotonic() + deadline_s
-    while len(outcomes) < len(workers):
-        try:
-            outcomes.append(results.get(timeout=1))
-            continue
-        except queue.Empty:
-            pass
-        dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
-        assert not dead, f"ingester processes died with exit codes {dead}; results: {outcomes}"
-        if time.monotonic() > deadline:
-            alive = sum(w.is_alive() for w in workers)
-            for worker in workers:
-                worker.kill()
-            raise AssertionError(f"{alive} ingester(s) still running after {deadline_s}s")
-    for worker in workers:
-        worker.join(timeout=30)
-    return outcomes
+    raws = Path(path).read_bytes().splitlines()
+    random.Random(seed).shuffle(raws)
+    engine = make_engine(url)
+    ingester = Ingester(engine, entry_point=f"worker-{seed}", batch_size=100)
+    items = [Item(raw, f"worker-{seed}#{n}") for n, raw in enumerate(raws)]
+    summary = ingester.ingest(items, source=path)
+    engine.dispose()
+    return summary.as_dict()
 
 
 def test_four_processes_ingesting_the_same_notifications_store_each_fact_once(
@@ -77,18 +46,11 @@ def test_four_processes_ingesting_the_same_notifications_store_each_fact_once(
     facts_per_copy = sum(len(parse_notification(p)) for p in payloads)
     unique_keys = {fact.dedup_key for p in payloads for fact in parse_notification(p)}
 
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(PROCESSES), context.Queue()
-    workers = [
-        context.Process(target=ingest_worker, args=(database_url, str(path), n, barrier, results))
-        for n in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes = collect(results, workers)
+    summaries = run_together(
+        "tests.test_concurrency:ingest_worker",
+        [(database_url, str(path), n) for n in range(PROCESSES)],
+    )
 
-    assert [status for status, _ in outcomes] == ["ok"] * PROCESSES, outcomes
-    summaries = [summary for _, summary in outcomes]
     assert sum(s["stored"] for s in summaries) == len(unique_keys)
     assert sum(s["duplicates"] for s in summaries) == PROCESSES * facts_per_copy - len(unique_keys)
     assert {s["received"] for s in summaries} == {NOTIFICATIONS}

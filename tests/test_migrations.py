@@ -134,28 +134,19 @@ def test_auto_upgrade_can_be_turned_off(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def _open_engine(url: str, results: Any) -> None:
-    try:
-        from core.store.db import make_engine as make
+def open_engine(url: str) -> str:
+    """One process opening a new SQLite file (tests.processes runs four at once)."""
+    from core.store.db import make_engine as make
 
-        make(url).dispose()
-        results.put("ok")
-    except Exception as exc:  # noqa: BLE001 - reported to the test
-        results.put(repr(exc))
+    make(url).dispose()
+    return "ok"
 
 
 def test_four_processes_opening_one_new_sqlite_file_create_the_schema_once(
     tmp_path: Path,
 ) -> None:
-    import multiprocessing
+    from tests.processes import run_together
 
     url = f"sqlite:///{tmp_path / 'new.db'}"
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    workers = [context.Process(target=_open_engine, args=(url, results)) for _ in range(4)]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
+    outcomes = run_together("tests.test_migrations:open_engine", [(url,)] * 4)
     assert outcomes == ["ok"] * 4

@@ -456,3 +456,19 @@ def test_over_http_cloudwatch_metric_data_is_read_from_the_emulators_moto(
     query = MetricQuery("m0_3600", "AWS/SES", "Send", "Sum", 3600)
     values = list(over_http.get_metric_data([query], at, at + timedelta(hours=1)))
     assert [v for page in values for v in page.values] == [7.0]
+
+
+def test_over_http_a_reset_emulator_forgets_the_ses_metrics_an_earlier_one_left_in_moto(
+    emulator: EmulatorHandle, over_http: SesGateway
+) -> None:
+    # moto's CloudWatch backend is process-wide: a demo seed earlier in the same test worker
+    # leaves its AWS/SES data points there, and the next emulator's sums would include them.
+    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
+    over_http.cloudwatch.put_metric_data(  # type: ignore[union-attr]
+        Namespace="AWS/SES",
+        MetricData=[{"MetricName": "Send", "Timestamp": at + timedelta(minutes=3), "Value": 5}],
+    )
+    emulator.state.reset()
+    query = MetricQuery("m0_3600", "AWS/SES", "Send", "Sum", 3600)
+    values = list(over_http.get_metric_data([query], at, at + timedelta(hours=1)))
+    assert [v for page in values for v in page.values] == []
