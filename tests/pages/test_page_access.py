@@ -122,6 +122,20 @@ def test_an_unverified_email_gets_no_role_from_it(roles: Engine) -> None:
     assert [t.value for t in at.title] == ["No access"]
 
 
+@pytest.mark.parametrize("claim", ["false", None])
+def test_an_email_the_provider_did_not_say_it_verified_gets_no_role_from_it(
+    roles: Engine, claim: str | None
+) -> None:
+    user = (
+        {**ALICE, "email_verified": claim}
+        if claim
+        else {k: v for k, v in ALICE.items() if k != "email_verified"}
+    )
+    at = run_page("audit_log", user=user)
+    assert [t.value for t in at.title] == ["No access"]
+    assert shows_no_data(at)
+
+
 # --- What each role may use ----------------------------------------------------------------
 
 # (page, widget key, least role, session state, environment)
@@ -204,6 +218,20 @@ def test_an_operator_confirms_under_their_signed_in_email(roles: Engine) -> None
     assert_clean(at)
     (entry,) = confirmation_history(roles, "private.person@example.com")
     assert entry.actor == "bob@corp.example"
+
+
+def test_a_change_is_recorded_under_the_issuer_and_subject_not_a_changeable_claim(
+    roles: Engine,
+) -> None:
+    user = {**BOB, "iss": "https://login.corp.example", "sub": "00u1b0b", "name": "alice"}
+    at = run_page("bounced_users", user=user, **ONE_ROW)
+    at.text_input(key="bu_confirm_note").input("phoned, ticket 12")
+    at.button(key="bu_confirm").click().run()
+    assert_clean(at)
+    (entry,) = confirmation_history(roles, "private.person@example.com")
+    assert entry.actor == "bob@corp.example [https://login.corp.example 00u1b0b]"
+    with roles.connect() as connection:
+        assert connection.scalars(select(AuditEntry.actor)).all() == [entry.actor]
 
 
 def test_only_an_admin_is_offered_to_include_addresses_that_need_an_admin(
