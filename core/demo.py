@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from core.access import Actor, Role
+from core.database_url import describe_database_url
 from core.db import make_engine, session_factory
 from core.errors import BounceDeskError
 from core.models import Fact
@@ -73,10 +74,8 @@ class DemoEnvironment:
 
     @property
     def database_label(self) -> str:
-        """The database URL without a password, for display."""
-        from sqlalchemy.engine import make_url
-
-        return make_url(self.settings.database_url).render_as_string(hide_password=True)
+        """The database's backend, host and name, for display (never credentials)."""
+        return describe_database_url(self.settings.database_url)
 
 
 def demo_requested(environ: Mapping[str, str] | None = None, home: Path | None = None) -> bool:

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from core.access import DEFAULT_CONTACT, Role, check_role_patterns
+from core.database_url import check_database_url
 from core.errors import SettingsError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/bouncedesk.db"
@@ -103,6 +104,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 "accepted values: sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://..."
             )
+        check_database_url(value)
         return value
 
     @field_validator("roles")
