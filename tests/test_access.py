@@ -301,6 +301,7 @@ def test_every_access_setting_is_documented_with_its_default() -> None:
         "cli_role",
         "local_role",
         "allow_remote_local_mode",
+        "local_mode",
         "max_removals_per_click",
     ]
     assert set(names) <= set(Settings.model_fields)
