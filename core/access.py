@@ -24,8 +24,13 @@ A pattern is an exact email, ``@domain`` (that domain only, not its subdomains) 
 specific match decides: an email, else a group, else a domain; among several matches of the
 same kind the highest role wins. So ``viewer = ["intern@corp.example"]`` keeps one person a
 viewer although ``@corp.example`` makes everyone else an operator. Emails and domains
-compare case-insensitively, groups exactly. An email the provider marks unverified
-(``email_verified = false``) matches no email or domain pattern. No match means no access.
+compare case-insensitively, groups exactly. An email counts only when the provider says it
+verified it (``email_verified`` true, or the string "true"): a missing claim, ``false``,
+``"false"`` or anything else matches no email or domain pattern. No match means no access.
+
+The audit log names a signed-in person by what the provider can never hand to someone else,
+the issuer and subject (``iss``, ``sub``), with the verified email beside it for people to
+read; never by an unverified email or the free-text ``name`` claim.
 """
 
 from __future__ import annotations
@@ -152,25 +157,54 @@ class Identity:
     email: str | None
     groups: tuple[str, ...] = ()
     name: str | None = None
-    email_verified: bool | None = None
+    email_verified: bool = False
+    issuer: str | None = None
+    subject: str | None = None
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any], group_claim: str = "groups") -> Identity:
         """From `st.user` (any OIDC provider). The group claim may be a list or a
-        comma-separated string; `email_verified` is kept only when the provider sends it."""
+        comma-separated string. Only a true `email_verified` (or the string "true", which
+        some providers send) marks the email verified."""
         email = claims.get("email")
-        verified = claims.get("email_verified")
         return cls(
             email=str(email).strip() if email else None,
             groups=_groups(claims.get(group_claim)),
             name=str(claims["name"]) if claims.get("name") else None,
-            email_verified=verified if isinstance(verified, bool) else None,
+            email_verified=_is_true(claims.get("email_verified")),
+            issuer=_stripped(claims.get("iss")),
+            subject=_stripped(claims.get("sub")),
         )
 
     @property
+    def verified_email(self) -> str | None:
+        """The email, when the provider verified it; the only email a role or log may use."""
+        return self.email if self.email_verified else None
+
+    @property
     def label(self) -> str:
-        """How the audit log names this person: the email, else the name."""
+        """How the No access page names this person to themselves: the email, else the name.
+        Display only; `audit_name` is who they are."""
         return self.email or self.name or "unknown"
+
+    @property
+    def audit_name(self) -> str | None:
+        """Who the audit log says acted: the verified email beside the issuer and subject,
+        which the provider never reassigns (an email can change hands or be edited). A
+        provider that sends no subject is not OIDC-conformant; then only a verified email
+        names the person, and without one nobody can be named (None)."""
+        if self.issuer and self.subject:
+            key = f"[{self.issuer} {self.subject}]"
+            return f"{self.verified_email} {key}" if self.verified_email else key
+        return self.verified_email
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def _stripped(value: Any) -> str | None:
+    return text if value is not None and (text := str(value).strip()) else None
 
 
 def _groups(value: Any) -> tuple[str, ...]:
@@ -222,9 +256,7 @@ def check_role_patterns(roles: Mapping[Role, Sequence[str]]) -> None:
 def role_for(identity: Identity, settings: Settings) -> Role | None:
     """The role `settings.roles` gives this identity (see the module docstring), or None."""
     matches: dict[str, list[Role]] = {"email": [], "group": [], "domain": []}
-    email = identity.email.lower() if identity.email else None
-    if identity.email_verified is False:
-        email = None
+    email = identity.verified_email.lower() if identity.verified_email else None
     for role, patterns in settings.roles.items():
         for text in patterns:
             pattern = parse_pattern(text)
@@ -247,9 +279,13 @@ def _matches(pattern: Pattern, email: str | None, groups: tuple[str, ...]) -> bo
 
 
 def actor_for(identity: Identity, settings: Settings) -> Actor | None:
-    """The Actor a signed-in identity acts as, or None when it has no role."""
+    """The Actor a signed-in identity acts as (named by `Identity.audit_name`), or None when
+    it has no role or nothing the audit log could name it by."""
     role = role_for(identity, settings)
-    return None if role is None else Actor(identity.label, role, settings.access_contact)
+    name = identity.audit_name
+    if role is None or name is None:
+        return None
+    return Actor(name, role, settings.access_contact)
 
 
 def cli_actor(settings: Settings) -> Actor:

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from core.access import DEFAULT_CONTACT, Role, check_role_patterns
+from core.database_url import check_database_url
 from core.errors import SettingsError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/bouncedesk.db"
@@ -91,6 +92,10 @@ class Settings(BaseSettings):
     local_role: Role = Role.OPERATOR
     # Without sign-in the dashboard refuses to serve a non-loopback address unless this is set.
     allow_remote_local_mode: bool = False
+    # Local mode (no sign-in), see core/local_mode.py: unset, only as a laptop runs it; true,
+    # also with a changed port, path, CORS/XSRF option or behind a proxy on this machine;
+    # false, never (this deployment needs sign-in).
+    local_mode: bool | None = None
     # Removal guardrail: at most this many addresses per click (one SES call each); larger
     # selections go through an SES import job with an extra confirmation.
     max_removals_per_click: int = Field(default=100, ge=1, le=10_000)
@@ -103,6 +108,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 "accepted values: sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://..."
             )
+        check_database_url(value)
         return value
 
     @field_validator("roles")

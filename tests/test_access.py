@@ -111,7 +111,38 @@ def test_require_refuses_a_bare_name_instead_of_an_actor() -> None:
 def test_the_most_specific_pattern_decides_the_role(
     claims: dict[str, object], expected: Role | None
 ) -> None:
-    assert role_for(Identity.from_claims(claims), ROLES) is expected
+    verified = {"email_verified": True, **claims}
+    assert role_for(Identity.from_claims(verified), ROLES) is expected
+
+
+@pytest.mark.parametrize(
+    ("claim", "verified"),
+    [
+        (True, True),
+        ("true", True),  # some providers send the claim as a string
+        ("TRUE", True),
+        (False, False),
+        ("false", False),
+        ("False", False),
+        ("", False),
+        ("yes", False),
+        (1, False),
+        (None, False),
+        ({"value": True}, False),
+    ],
+)
+def test_only_a_true_email_verified_claim_lets_the_email_match_a_pattern(
+    claim: object, verified: bool
+) -> None:
+    identity = Identity.from_claims({"email": "alice@corp.example", "email_verified": claim})
+    assert identity.email_verified is verified
+    assert role_for(identity, ROLES) is (Role.ADMIN if verified else None)
+
+
+def test_without_the_email_verified_claim_the_email_is_not_trusted_but_groups_count() -> None:
+    assert role_for(Identity.from_claims({"email": "bob@corp.example"}), ROLES) is None
+    with_group = {"email": "bob@corp.example", "groups": ["support"]}
+    assert role_for(Identity.from_claims(with_group), ROLES) is Role.VIEWER
 
 
 def test_an_unverified_email_matches_no_email_or_domain_pattern_but_groups_still_count() -> None:
@@ -128,9 +159,47 @@ def test_the_group_claim_is_configurable() -> None:
 
 
 def test_a_signed_in_person_acts_under_their_email_with_the_configured_contact() -> None:
-    actor = actor_for(Identity.from_claims({"email": "bob@corp.example"}), ROLES)
+    bob = {"email": "bob@corp.example", "email_verified": True}
+    actor = actor_for(Identity.from_claims(bob), ROLES)
     assert actor == Actor("bob@corp.example", Role.OPERATOR, "#bounce-desk on Slack")
-    assert actor_for(Identity.from_claims({"email": "eve@evil.example"}), ROLES) is None
+    eve = {"email": "eve@evil.example", "email_verified": True}
+    assert actor_for(Identity.from_claims(eve), ROLES) is None
+
+
+ISSUER = "https://login.corp.example"
+
+
+def test_the_audit_names_a_signed_in_person_by_issuer_and_subject_beside_the_verified_email() -> (
+    None
+):
+    claims = {"iss": ISSUER, "sub": "00u1b0b", "email": "bob@corp.example", "email_verified": True}
+    actor = actor_for(Identity.from_claims(claims), ROLES)
+    assert actor is not None
+    assert actor.name == f"bob@corp.example [{ISSUER} 00u1b0b]"
+    # The same email from another account of the provider is someone else.
+    other = actor_for(Identity.from_claims({**claims, "sub": "00u2eve"}), ROLES)
+    assert other is not None and other.name != actor.name
+
+
+def test_an_unverified_email_or_the_name_claim_never_names_the_actor() -> None:
+    claims = {
+        "iss": ISSUER,
+        "sub": "00u5am",
+        "email": "alice@corp.example",
+        "email_verified": "false",
+        "name": "alice@corp.example",
+        "groups": ["support"],
+    }
+    actor = actor_for(Identity.from_claims(claims), ROLES)
+    assert actor is not None and actor.role is Role.VIEWER
+    assert actor.name == f"[{ISSUER} 00u5am]"
+
+
+def test_someone_the_audit_log_could_not_name_gets_no_actor_even_with_a_group_role() -> None:
+    claims = {"email": "sam@agency.example", "name": "Sam", "groups": ["support"]}
+    identity = Identity.from_claims(claims)
+    assert role_for(identity, ROLES) is Role.VIEWER
+    assert actor_for(identity, ROLES) is None
 
 
 def test_the_cli_and_local_mode_act_as_the_configured_actor_with_their_own_roles() -> None:
@@ -232,6 +301,7 @@ def test_every_access_setting_is_documented_with_its_default() -> None:
         "cli_role",
         "local_role",
         "allow_remote_local_mode",
+        "local_mode",
         "max_removals_per_click",
     ]
     assert set(names) <= set(Settings.model_fields)

@@ -18,6 +18,8 @@ LAYERS = {
     "csv_safety": 0,
     "settings": 0,
     "access": 0,
+    "database_url": 0,
+    "local_mode": 0,
     "store": 1,
     "audit": 2,
     "ingest": 3,

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from core.access import Actor, Role
+from core.database_url import describe_database_url
 from core.errors import BounceDeskError
 from core.settings import Settings, load_settings
 from core.store.db import make_engine, session_factory
@@ -74,10 +75,8 @@ class DemoEnvironment:
 
     @property
     def database_label(self) -> str:
-        """The database URL without a password, for display."""
-        from sqlalchemy.engine import make_url
-
-        return make_url(self.settings.database_url).render_as_string(hide_password=True)
+        """The database's backend, host and name, for display (never credentials)."""
+        return describe_database_url(self.settings.database_url)
 
 
 def demo_requested(environ: Mapping[str, str] | None = None, home: Path | None = None) -> bool:

@@ -6,19 +6,31 @@ group; without one the dashboard is in local mode: one person on their own machi
 as `settings.actor` with `settings.local_role`, and only on a loopback address.
 
 `resolve()` returns the Actor of this run, or shows why nobody may act here (sign in first,
-no role, local mode on a network address) and stops the run before any data is read. The
-router and every page call it: a page can run without the router (tests, a bookmark).
+no role, local mode where it may not run or for a browser it may not answer, see
+`core.local_mode`) and stops the run before any data is read. The router and every page
+call it: a page can run without the router (tests, a bookmark). The first run that decides
+on local mode logs it (or why it refuses), so the server's output says so from the start.
 What a role may do is decided in core; pages only disable what it may not use.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NoReturn
 
 import streamlit as st
+from streamlit.logger import get_logger
 
-from core.access import Actor, Identity, actor_for, local_actor, local_mode_refusal
+from core.access import Actor, Identity, actor_for, local_actor
+from core.local_mode import (
+    DEFAULT_SERVER_OPTIONS,
+    describe_local_mode,
+    request_refusal,
+    server_refusal,
+)
 from ui import resources
+
+LOG = get_logger(__name__)
 
 
 def sign_in_configured() -> bool:
@@ -37,10 +49,22 @@ def resolve() -> Actor:
         if actor is None:
             _no_access(identity, settings.access_contact)
         return actor
-    problem = local_mode_refusal(st.get_option("server.address"), settings)
+    options = {name: st.get_option(name) for name in DEFAULT_SERVER_OPTIONS}
+    problem = server_refusal(st.get_option("server.address"), options, settings)
     if problem:
-        _refused(problem)
+        _announce(problem)
+        _refused("Sign-in is off, and this server can be reached from other machines.", problem)
+    problem = request_refusal(st.context.headers.to_dict(), settings)
+    if problem:  # not logged: the headers are the visitor's to choose
+        _refused("Sign-in is off, and this page was not opened from this machine.", problem)
+    _announce(describe_local_mode(options, settings))
     return local_actor(settings)
+
+
+@cache
+def _announce(line: str) -> None:
+    """Log `line` once per server process (each distinct line: a changed setting shows)."""
+    LOG.warning(line)
 
 
 def describe(actor: Actor) -> str:
@@ -70,8 +94,8 @@ def _no_access(identity: Identity, contact: str) -> NoReturn:
     st.stop()
 
 
-def _refused(problem: str) -> NoReturn:
+def _refused(headline: str, problem: str) -> NoReturn:
     st.title("Bounce Desk will not start like this")
-    st.error("Sign-in is off, and this server can be reached from other machines.")
-    st.text(problem)
+    st.error(headline)
+    st.text(problem)  # may quote the request's Host or Origin: plain text
     st.stop()

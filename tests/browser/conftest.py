@@ -56,6 +56,8 @@ def _server_env(data_dir: Path) -> dict[str, str]:
         BOUNCEDESK_DEMO_DATA_DIR=str(data_dir),
         BOUNCEDESK_ACTOR=ACTOR,
         BOUNCEDESK_CONFIG_FILE=str(data_dir / "bouncedesk.toml"),
+        # A free port is not how a laptop runs it: say that local mode is meant.
+        BOUNCEDESK_LOCAL_MODE="true",
         PYTHONPATH=str(ROOT),
     )
     return keep

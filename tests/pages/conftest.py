@@ -17,6 +17,7 @@ import streamlit as st
 from pagekit import ACTOR, ROOT, TIMEOUT  # noqa: F401 - the project root goes on sys.path
 from sqlalchemy import Engine
 
+from core.local_mode import DEFAULT_SERVER_OPTIONS
 from core.store.db import make_engine, session_factory
 
 
@@ -26,10 +27,11 @@ def _clear_streamlit_caches() -> None:
 
 
 @pytest.fixture
-def server_address(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
-    """What st.get_option("server.address") answers (loopback unless a test changes it),
-    whatever folder the tests run from (.streamlit/config.toml is read from there)."""
-    answer: dict[str, str | None] = {"server.address": "127.0.0.1"}
+def server_address(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """What st.get_option answers for the server's address (loopback) and the options local
+    mode checks (as a laptop runs it) unless a test changes them, whatever folder the tests
+    run from (.streamlit/config.toml is read from there)."""
+    answer: dict[str, object] = {"server.address": "127.0.0.1", **DEFAULT_SERVER_OPTIONS}
     original = st.get_option
 
     def get_option(key: str) -> object:
@@ -40,8 +42,21 @@ def server_address(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
 
 
 @pytest.fixture
+def request_headers(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The websocket request headers st.context.headers answers (a browser's), which
+    AppTest cannot seed: a test fills the dict before running a page."""
+    from streamlit.runtime.context import ContextProxy, StreamlitHeaders
+
+    headers: dict[str, str] = {}
+    monkeypatch.setattr(
+        ContextProxy, "headers", property(lambda _self: StreamlitHeaders(headers.items()))
+    )
+    return headers
+
+
+@pytest.fixture
 def db(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_address: dict[str, str | None]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_address: dict[str, object]
 ) -> Iterator[Engine]:
     """An empty, migrated database the pages will use, and the environment that names it."""
     url = f"sqlite:///{tmp_path / 'pages.db'}"

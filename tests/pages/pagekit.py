@@ -32,8 +32,14 @@ def run_page(name: str, *, user: dict[str, Any] | None = None, **state: Any) -> 
 
 
 def signed_in(email: str, **claims: Any) -> dict[str, Any]:
-    """st.user for someone signed in with OIDC ([auth] configured)."""
-    return {"is_logged_in": True, "email": email, "name": email.split("@")[0], **claims}
+    """st.user for someone signed in with OIDC ([auth] configured), their email verified."""
+    return {
+        "is_logged_in": True,
+        "email": email,
+        "email_verified": True,
+        "name": email.split("@")[0],
+        **claims,
+    }
 
 
 SIGNED_OUT = {"is_logged_in": False}  # [auth] configured, nobody signed in yet

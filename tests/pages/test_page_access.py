@@ -7,9 +7,11 @@ a user dict that has the key. Without it the dashboard runs in local mode.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
+import streamlit as st
 from factories import ingest, make_bounce
 from pagekit import (
     ACTOR,
@@ -122,6 +124,20 @@ def test_an_unverified_email_gets_no_role_from_it(roles: Engine) -> None:
     assert [t.value for t in at.title] == ["No access"]
 
 
+@pytest.mark.parametrize("claim", ["false", None])
+def test_an_email_the_provider_did_not_say_it_verified_gets_no_role_from_it(
+    roles: Engine, claim: str | None
+) -> None:
+    user = (
+        {**ALICE, "email_verified": claim}
+        if claim
+        else {k: v for k, v in ALICE.items() if k != "email_verified"}
+    )
+    at = run_page("audit_log", user=user)
+    assert [t.value for t in at.title] == ["No access"]
+    assert shows_no_data(at)
+
+
 # --- What each role may use ----------------------------------------------------------------
 
 # (page, widget key, least role, session state, environment)
@@ -206,6 +222,20 @@ def test_an_operator_confirms_under_their_signed_in_email(roles: Engine) -> None
     assert entry.actor == "bob@corp.example"
 
 
+def test_a_change_is_recorded_under_the_issuer_and_subject_not_a_changeable_claim(
+    roles: Engine,
+) -> None:
+    user = {**BOB, "iss": "https://login.corp.example", "sub": "00u1b0b", "name": "alice"}
+    at = run_page("bounced_users", user=user, **ONE_ROW)
+    at.text_input(key="bu_confirm_note").input("phoned, ticket 12")
+    at.button(key="bu_confirm").click().run()
+    assert_clean(at)
+    (entry,) = confirmation_history(roles, "private.person@example.com")
+    assert entry.actor == "bob@corp.example [https://login.corp.example 00u1b0b]"
+    with roles.connect() as connection:
+        assert connection.scalars(select(AuditEntry.actor)).all() == [entry.actor]
+
+
 def test_only_an_admin_is_offered_to_include_addresses_that_need_an_admin(
     roles: Engine,
 ) -> None:
@@ -234,7 +264,7 @@ def test_local_mode_acts_as_the_configured_actor_with_the_local_role(
 
 @pytest.mark.parametrize("page", ["overview", "bounced_users"])
 def test_local_mode_refuses_to_serve_a_network_address(
-    db: Engine, server_address: dict[str, str | None], page: str
+    db: Engine, server_address: dict[str, object], page: str
 ) -> None:
     ingest(db, make_bounce(["private.person@example.com"]))
     server_address["server.address"] = "0.0.0.0"
@@ -248,7 +278,7 @@ def test_local_mode_refuses_to_serve_a_network_address(
 
 
 def test_local_mode_on_a_network_address_runs_when_someone_decided_so(
-    db: Engine, server_address: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
+    db: Engine, server_address: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server_address["server.address"] = "0.0.0.0"
     monkeypatch.setenv("BOUNCEDESK_ALLOW_REMOTE_LOCAL_MODE", "true")
@@ -258,9 +288,105 @@ def test_local_mode_on_a_network_address_runs_when_someone_decided_so(
 
 
 def test_signed_in_mode_may_serve_any_address(
-    roles: Engine, server_address: dict[str, str | None]
+    roles: Engine, server_address: dict[str, object]
 ) -> None:
     server_address["server.address"] = "0.0.0.0"
     at = run_page("overview", user=BOB)
     assert_clean(at)
     assert at.title[0].value == "Overview"
+
+
+# --- Local mode answers only this machine's browsers ---------------------------------------
+
+REBOUND = {"Host": "evil.example:8501", "Origin": "http://evil.example:8501"}
+LOOPBACK = {"Host": "localhost:8501", "Origin": "http://localhost:8501"}
+
+
+@pytest.mark.parametrize("page", ["overview", "bounced_users"])
+def test_local_mode_refuses_a_page_opened_under_a_name_rebound_to_this_machine(
+    db: Engine, request_headers: dict[str, str], page: str
+) -> None:
+    ingest(db, make_bounce(["private.person@example.com"]))
+    request_headers.update(REBOUND)
+    at = run_page(page)
+    assert [t.value for t in at.title] == ["Bounce Desk will not start like this"]
+    assert [e.value for e in at.error] == [
+        "Sign-in is off, and this page was not opened from this machine."
+    ]
+    (problem,) = [t.value for t in at.text]
+    assert problem.startswith("This page was opened as http://evil.example:8501.")
+    assert shows_no_data(at)
+    assert [t.value for t in run_dashboard().title] == ["Bounce Desk will not start like this"]
+
+
+def test_local_mode_answers_a_page_opened_as_localhost(
+    db: Engine, request_headers: dict[str, str]
+) -> None:
+    request_headers.update(LOOPBACK)
+    at = run_dashboard()
+    assert_clean(at)
+    assert at.title[0].value == "Overview"
+
+
+def test_signed_in_mode_answers_any_host_name(
+    roles: Engine, request_headers: dict[str, str]
+) -> None:
+    request_headers.update(REBOUND)
+    at = run_page("overview", user=BOB)
+    assert_clean(at)
+    assert at.title[0].value == "Overview"
+
+
+def test_local_mode_on_a_changed_port_needs_local_mode_set_on_purpose(
+    db: Engine, server_address: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_address["server.port"] = 8080
+    at = run_dashboard()
+    assert [t.value for t in at.title] == ["Bounce Desk will not start like this"]
+    (problem,) = [t.value for t in at.text]
+    assert "server.port=8080" in problem and "local_mode = true" in problem
+    monkeypatch.setenv("BOUNCEDESK_LOCAL_MODE", "true")
+    st.cache_resource.clear()  # settings are read once per server process
+    at = run_dashboard()
+    assert_clean(at)
+    assert at.title[0].value == "Overview"
+
+
+def test_local_mode_behind_a_proxy_needs_local_mode_set_on_purpose(
+    db: Engine, request_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_headers.update({**LOOPBACK, "X-Forwarded-For": "203.0.113.7"})
+    (problem,) = [t.value for t in run_page("overview").text]
+    assert "came through a proxy (it carries x-forwarded-for)" in problem
+    monkeypatch.setenv("BOUNCEDESK_LOCAL_MODE", "true")
+    st.cache_resource.clear()  # settings are read once per server process
+    assert_clean(run_page("overview"))
+
+
+def test_local_mode_false_stops_a_deployment_whose_sign_in_went_missing(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOUNCEDESK_LOCAL_MODE", "false")
+    at = run_dashboard()
+    assert [t.value for t in at.title] == ["Bounce Desk will not start like this"]
+    assert "needs sign-in" in at.text[0].value
+
+
+def test_the_server_log_says_once_that_sign_in_is_off_and_who_acts(
+    db: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ui import identity
+
+    identity._announce.cache_clear()
+    logger = logging.getLogger("ui.identity")  # Streamlit's loggers do not propagate
+    logger.addHandler(caplog.handler)
+    try:
+        run_dashboard()
+        run_page("overview")
+    finally:
+        logger.removeHandler(caplog.handler)
+        identity._announce.cache_clear()
+    assert [r.getMessage() for r in caplog.records if r.name == "ui.identity"] == [
+        f"Sign-in is off (local mode): everyone it answers acts as {ACTOR} with the operator "
+        "role; served only to browsers on this machine (127.0.0.1, ::1, localhost)."
+    ]

@@ -37,6 +37,25 @@ def test_the_sidebar_names_the_database_in_use_without_a_password(
     assert any(t.startswith("Database: sqlite:///") and "pages.db" in t for t in texts)
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://desk@127.0.0.1:1/desk?password=hunter2", "postgresql://127.0.0.1/desk"),
+        ("mysql://desk@127.0.0.1:1/desk?passwd=hunter2", "mysql://127.0.0.1/desk"),
+    ],
+)
+def test_the_connection_panel_never_shows_a_password_given_as_a_query_parameter(
+    db: Engine, monkeypatch: pytest.MonkeyPatch, url: str, shown: str
+):
+    monkeypatch.setenv("BOUNCEDESK_DATABASE_URL", url)  # nothing listens on port 1
+    at = run_dashboard()
+    assert f"Database: {shown}" in [t.value for t in at.sidebar.text]
+    everything = [
+        str(e.value) for kind in ("text", "markdown", "error", "code") for e in at.get(kind)
+    ]
+    assert not [text for text in everything if "hunter2" in text]
+
+
 def test_an_invalid_setting_stops_start_up_with_a_message_naming_it(
     db: Engine, monkeypatch: pytest.MonkeyPatch
 ):
