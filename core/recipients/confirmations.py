@@ -258,6 +258,9 @@ def _message(outcome: ConfirmOutcome) -> str:
 def _require(name: str, value: str) -> None:
     if not value or not value.strip():
         raise InvalidInput(f"{name} is required and may not be blank")
+    if "\x00" in value:
+        # PostgreSQL text cannot hold U+0000; say so here rather than fail in the database.
+        raise InvalidInput(f"{name} contains a NUL character")
 
 
 def _confirmation_row(address: str, now: datetime, actor: str, note: str) -> dict[str, Any]:

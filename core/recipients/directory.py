@@ -166,6 +166,10 @@ def _accepted_rows(
 
 
 def _problem(values: dict[str, str], first_seen: dict[str, int]) -> str | None:
+    for name, value in values.items():
+        if "\x00" in value:
+            # PostgreSQL text cannot hold U+0000: one such cell must not fail the whole file.
+            return f"{name} contains a NUL character"
     email = values.get("email", "")
     if not email:
         return "no email address"
