@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.access import Action, Actor, require
 from core.addresses import normalise_address
+from core.chunks import EXPORT_BATCH, ROWS_PER_STATEMENT, chunked
 from core.clock import utcnow
 from core.csv_safety import write_csv
 from core.errors import InvalidInput
@@ -31,7 +32,6 @@ from core.store.models import AuditEntry
 
 AUDIT = cast(Table, AuditEntry.__table__)
 MAX_PAGE_SIZE = 1000
-EXPORT_CHUNK = 2000
 
 ACTIONS = (
     "confirmation.confirm",
@@ -131,8 +131,8 @@ def record_audit(
 
 def record_audit_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Append many entries built with `audit_row` (one per address of a bulk action)."""
-    for start in range(0, len(rows), 1000):
-        connection.execute(insert(AUDIT), rows[start : start + 1000])
+    for chunk in chunked(rows, ROWS_PER_STATEMENT):
+        connection.execute(insert(AUDIT), chunk)
 
 
 # --- Reading -------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def audit_for_address(engine: Engine, address: str, *, limit: int = 200) -> list
 
 def _stream(engine: Engine, flt: AuditFilter) -> Iterator[tuple[Any, ...]]:
     with translated_errors(), engine.connect() as connection:
-        result = connection.execution_options(yield_per=EXPORT_CHUNK).execute(_query(flt))
+        result = connection.execution_options(yield_per=EXPORT_BATCH).execute(_query(flt))
         yield from (tuple(row) for row in result)
 
 

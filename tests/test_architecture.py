@@ -16,6 +16,7 @@ LAYERS = {
     "addresses": 0,
     "policy": 0,
     "csv_safety": 0,
+    "chunks": 0,
     "settings": 0,
     "access": 0,
     "database_url": 0,

@@ -48,3 +48,16 @@ def test_the_export_writes_csv_and_is_itself_audited(sqlite_engine: Engine, tmp_
     assert [(r["actor"], r["action"]) for r in rows] == [("alice", "confirmation.confirm")]
     [export] = list_audit(sqlite_engine, AuditFilter(action="export.audit")).rows
     assert (export.actor, export.outcome) == ("auditor@qube.example", "1 rows")
+
+
+def test_the_list_shows_hostile_actors_and_notes_as_escapes_not_terminal_controls(
+    sqlite_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    actor = person("mallory\x1b[2J\u2066")
+    confirm_valid(sqlite_engine, ["a@example.com"], actor=actor, note="ok\x9b31m\x7f")
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    assert main(["audit", "list", "--database-url", url]) == 0
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\x1b\u2066\x9b\x7f")
+    assert "mallory\\x1b[2J\\u2066  confirmation.confirm a@example.com" in out
+    assert "ok\\x9b31m\\x7f" in out

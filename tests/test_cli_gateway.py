@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from core.access import Role
 from core.cli import main as cli
-from core.cli.suppression import _confirmed, register
+from core.cli.suppression import _confirmed
 from core.errors import SesUnreachable
 from core.recipients.confirmations import confirm_valid
 from core.ses.gateway import SesGateway
@@ -49,11 +49,8 @@ def aws(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> EmulatorHa
 
 
 def run(*argv: str) -> int:
-    """Build a parser the way core.cli.main does and call the handler with parsed args only."""
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.handler(args))
+    """The command line as an operator types it: parser, settings, handler, exit code."""
+    return cli.main(list(argv))
 
 
 def confirm(url: str, *addresses: str) -> None:

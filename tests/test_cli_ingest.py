@@ -244,3 +244,17 @@ def test_ingesting_by_hand_is_audited_and_needs_the_operator_role(
     assert main(["--database-url", url, "ingest", "n.ndjson"]) == 1
     assert "needs the operator role (yours: viewer)" in capsys.readouterr().err
     assert list_audit(make_engine(url), AuditFilter(action="ingest.files")).total == 1
+
+
+def test_dead_letters_list_shows_a_hostile_file_name_as_escapes_not_terminal_controls(
+    url: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A file name can hold ESC (retitle the terminal, move the cursor) and bidi overrides.
+    name = "evil\x1b]0;pwned\x07\u202eetats.ndjson"
+    Path(name).write_bytes(b'{"notificationType": "Bounce", "bounce": {\n')
+    assert main(["--database-url", url, "ingest", name]) == 0
+    assert "\x1b" not in capsys.readouterr().err
+    assert main(["--database-url", url, "dead-letters", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "\x1b" not in listing and "\x07" not in listing and "\u202e" not in listing
+    assert "file:evil\\x1b]0;pwned\\x07\\u202eetats.ndjson#1" in listing

@@ -167,3 +167,11 @@ def test_removal_candidates_list_an_address_once_with_its_latest_confirmation(
         "ops2",
         "second",
     )
+
+
+def test_a_note_with_a_nul_byte_is_bad_input_and_nothing_is_recorded(engine: Engine) -> None:
+    with pytest.raises(InvalidInput, match="NUL"):
+        confirm_valid(engine, ["a@example.com"], actor=OPS, note="phoned\x00them")
+    with pytest.raises(InvalidInput, match="NUL"):
+        revoke_confirmation(engine, ["a@example.com"], actor=OPS, note="\x00")
+    assert confirmation_history(engine, "a@example.com") == []

@@ -84,3 +84,12 @@ def test_a_header_without_an_email_column_is_refused(engine: Engine) -> None:
 
 def test_an_empty_file_imports_nothing(engine: Engine) -> None:
     assert import_users_csv(engine, OPS, b"").imported == 0
+
+
+def test_a_nul_byte_in_a_cell_rejects_that_row_and_imports_the_others(engine: Engine) -> None:
+    # PostgreSQL text cannot hold U+0000; one bad cell must not fail the whole import.
+    data = b"email,name\na@example.com,Ann\x00ie\nb@example.com,Bob\n"
+    report = import_users_csv(engine, OPS, data)
+    assert (report.imported, report.updated) == (1, 0)
+    assert report.rejected == [RejectedRow(2, "name contains a NUL character")]
+    assert users(engine) == {"b@example.com": (None, "Bob", None)}

@@ -11,26 +11,20 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
-from typing import Any, BinaryIO
 
 from core.access import cli_actor
 from core.audit import ACTIONS, AuditFilter, export_audit_csv, list_audit
+from core.cli.common import Commands, add_command, add_group, open_output, printable
 from core.settings import Settings
 from core.store.db import make_engine
 
-DATABASE_HELP = "override the database setting (BOUNCEDESK_DATABASE_URL)"
 
-
-def register(commands: Any) -> None:
-    audit = commands.add_parser("audit", help="who changed what, and every export")
-    actions = audit.add_subparsers(dest="audit_command", required=True)
-    listing = actions.add_parser("list", help="newest first")
+def register(commands: Commands) -> None:
+    audit = add_group(commands, "audit", "who changed what, and every export")
+    listing = add_command(audit, "list", show_audit, "newest first")
     listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    listing.set_defaults(handler=show_audit)
-    export = actions.add_parser("export", help="every matching entry as CSV")
-    export.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
+    export = add_command(audit, "export", export_audit, "every matching entry as CSV", output=True)
     export.add_argument("--bom", action="store_true", help="UTF-8 BOM, for Excel")
-    export.set_defaults(handler=export_audit)
     for command in (listing, export):
         command.add_argument("--actor", help="whose entries (substring)")
         command.add_argument(
@@ -39,8 +33,6 @@ def register(commands: Any) -> None:
         command.add_argument("--address", help="entries about this address (substring)")
         command.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD")
         command.add_argument("--until", type=date.fromisoformat, metavar="YYYY-MM-DD")
-        # SUPPRESS keeps a sub-command's default from overwriting the top-level option.
-        command.add_argument("--database-url", default=argparse.SUPPRESS, help=DATABASE_HELP)
 
 
 def _filter(args: argparse.Namespace) -> AuditFilter:
@@ -51,27 +43,20 @@ def show_audit(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     page = list_audit(engine, _filter(args), page_size=max(1, min(args.limit, 1000)))
     for entry in page.rows:
-        about = f" {entry.address}" if entry.address else ""
+        about = f" {printable(entry.address)}" if entry.address else ""
         print(
-            f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor}  {entry.action}{about}: {entry.outcome}"
+            f"{entry.at:%Y-%m-%d %H:%M:%S}  {printable(entry.actor)}  {printable(entry.action)}"
+            f"{about}: {printable(entry.outcome)}"
         )
         if entry.parameters:
-            print(f"      {entry.parameters}")
+            print(f"      {printable(entry.parameters)}")
     print(f"{len(page.rows)} of {page.total} entries", file=sys.stderr)
     return 0
 
 
 def export_audit(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
-    if args.output:
-        with open(args.output, "wb") as out:
-            written = _export(engine, settings, args, out)
-    else:
-        written = _export(engine, settings, args, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+    with open_output(args.output) as out:
+        written = export_audit_csv(engine, cli_actor(settings), _filter(args), out, bom=args.bom)
     print(f"{written} audit entries written", file=sys.stderr)
     return 0
-
-
-def _export(engine: Any, settings: Settings, args: argparse.Namespace, out: BinaryIO) -> int:
-    return export_audit_csv(engine, cli_actor(settings), _filter(args), out, bom=args.bom)

@@ -1,63 +1,43 @@
-"""The command line: thin wrappers over core functions. ``python -m core --help``."""
+"""The command line: thin wrappers over core functions. ``bouncedesk --help``
+(or ``python -m core --help``)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from core.errors import BounceDeskError
-from core.settings import Settings, load_settings
+from core.cli import audit, db, dead_letters, ingest, mailing, metrics, suppression
+from core.cli.common import Handler, report_error, shared_options
+from core.settings import load_settings
 
-Handler = Callable[[argparse.Namespace, Settings], int]
+# Each module adds its commands with `register(commands)`; the order is the help's order.
+COMMAND_GROUPS = (db, ingest, dead_letters, suppression, metrics, mailing, audit)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "bouncedesk") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m core", description="Bounce Desk: SES bounce operations."
-    )
-    parser.add_argument(
-        "--database-url", help="override the database setting (BOUNCEDESK_DATABASE_URL)"
+        prog=prog, description="Bounce Desk: SES bounce operations.", parents=[shared_options()]
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from core.cli import ingest as cli_ingest
-
-    cli_ingest.register(commands)
-    for module in _optional_command_modules():
-        module.register(commands)
+    for group in COMMAND_GROUPS:
+        group.register(commands)
     return parser
 
 
-def _optional_command_modules() -> list[Any]:
-    """Command groups that live beside their core modules (gateway, mailing, audit)."""
-    import importlib
-
-    found = []
-    for name in ("core.cli.suppression", "core.cli.mailing", "core.cli.audit"):
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return found
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = "bouncedesk") -> int:
+    """Parse `argv`, load the settings once and run the command's handler; our errors become
+    one line on stderr and the exit code `core.cli.common.EXIT_CODES` gives them."""
+    args = build_parser(prog).parse_args(argv)
     try:
         settings = load_settings(database_url=getattr(args, "database_url", None))
         handler: Handler = args.handler
         return handler(args, settings)
-    except BounceDeskError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2 if type(exc).__name__ in {"SettingsError", "AwsConfigurationError"} else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-def print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+    except Exception as exc:
+        code = report_error(exc)
+        if code is None:
+            raise
+        return code

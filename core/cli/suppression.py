@@ -1,4 +1,4 @@
-"""CLI commands for the SES gateway: thin wrappers over the suppression and ses wings.
+"""CLI commands for the SES suppression list: thin wrappers over the suppression wing.
 
     python -m core suppression sync [--incremental]
     python -m core suppression remove ADDR... | --from-file F [--reason TEXT] [--yes]
@@ -10,83 +10,44 @@
     python -m core suppression poll-jobs [--run RUN_ID]
     python -m core suppression export --console-csv [-o FILE] [--all-suppressed]
     python -m core suppression detail ADDRESS
-    python -m core metrics pull [--days N]
-    python -m core account
 
-Every command takes --database-url. `core.cli.main` calls each handler as
-``handler(args, settings)``; ``handler(args)`` loads the settings itself. Commands act as
-`settings.actor` with `settings.cli_role` (core.access): a removal plans first (what
-`--dry-run` prints) and sends only the addresses that role may remove. The exit code is 0
-when everything asked for was done, 1 when something failed, was rejected or was refused
-(and, for `account`, when SES does not report the account HEALTHY and sending), 2 when
-configuration is missing.
+Commands act as `settings.actor` with `settings.cli_role` (core.access): a removal plans
+first (what `--dry-run` prints) and sends only the addresses that role may remove. The exit
+code is 0 when everything asked for was done, 1 when something failed, was rejected or was
+refused, 2 when configuration is missing (core.cli.common.EXIT_CODES).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from argparse import ArgumentParser
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from core.access import Actor, cli_actor
-from core.errors import AwsConfigurationError, BounceDeskError, SettingsError
-from core.ses import metrics
-from core.ses.gateway import SesGateway
-from core.settings import Settings, load_settings
-from core.store.db import make_engine, session_factory
+from core.cli.common import (
+    Commands,
+    Handler,
+    SesContext,
+    add_command,
+    add_group,
+    open_output,
+    printable,
+    ses_context,
+)
+from core.errors import InvalidInput
+from core.settings import Settings
 from core.suppression import mirror as suppression
 from core.suppression import removal
 from core.suppression.guardrails import RejectedLine, RemovalPlan, Verdict, plan_removal
 
-GatewayFactory = Callable[[Settings], SesGateway]
-Handler = Callable[[argparse.Namespace, Settings | None], int]
 
+def register(commands: Commands) -> None:
+    group = add_group(commands, "suppression", "the SES account suppression list")
 
-def register(
-    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
-    *,
-    gateway_factory: GatewayFactory | None = None,
-) -> None:
-    """Add the `suppression`, `metrics` and `account` commands. Each parser gets a `handler`
-    default; `gateway_factory` replaces SesGateway.from_settings (tests, the emulator)."""
-    common = argparse.ArgumentParser(add_help=False)
-    # SUPPRESS: an absent option must not overwrite `python -m core --database-url X ...`.
-    common.add_argument(
-        "--database-url", default=argparse.SUPPRESS, help="overrides BOUNCEDESK_DATABASE_URL"
-    )
-    common.set_defaults(gateway_factory=gateway_factory or SesGateway.from_settings)
-    _register_suppression(subparsers, common)
-    metrics_parser = subparsers.add_parser("metrics", help="SES reputation and volume history")
-    metrics_commands = metrics_parser.add_subparsers(dest="metrics_command", required=True)
-    pull = metrics_commands.add_parser(
-        "pull", parents=[common], help="store CloudWatch metrics and GetSendStatistics"
-    )
-    pull.add_argument("--days", type=int, default=14, help="CloudWatch window (default 14)")
-    pull.set_defaults(handler=handle_metrics_pull)
-    account = subparsers.add_parser(
-        "account", parents=[common], help="record and show SES account health (GetAccount)"
-    )
-    account.set_defaults(handler=handle_account)
-
-
-def _register_suppression(
-    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
-    common: argparse.ArgumentParser,
-) -> None:
-    parser = subparsers.add_parser("suppression", help="the SES account suppression list")
-    commands = parser.add_subparsers(dest="suppression_command", required=True)
-
-    def add(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
-        command = commands.add_parser(name, parents=[common], help=text, description=text)
-        command.set_defaults(handler=handler)
-        return command
+    def add(name: str, handler: Handler, text: str, output: bool = False) -> ArgumentParser:
+        return add_command(group, name, handler, text, output=output)
 
     sync = add("sync", handle_sync, "mirror the SES suppression list into the database")
     sync.add_argument("--incremental", action="store_true", help="only entries changed since")
@@ -116,9 +77,8 @@ def _register_suppression(
         add(name, handler, text).add_argument("run_id", type=int, metavar="RUN_ID")
     poll = add("poll-jobs", handle_poll_jobs, "record the state of unfinished import jobs")
     poll.add_argument("--run", type=int, dest="run_id", help="only this removal run")
-    export = add("export", handle_export, "write the SES console's bulk-removal CSV")
+    export = add("export", handle_export, "write the SES console's bulk-removal CSV", True)
     export.add_argument("--console-csv", action="store_true", required=True)
-    export.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
     export.add_argument(
         "--all-suppressed",
         action="store_true",
@@ -131,56 +91,15 @@ def _register_suppression(
 # --- Plumbing ----------------------------------------------------------------------------
 
 
-@dataclass
-class _Context:
-    settings: Settings
-    sessions: sessionmaker[Session]
-    args: argparse.Namespace
-
-    @property
-    def actor(self) -> Actor:
-        return cli_actor(self.settings)
-
-    def gateway(self) -> SesGateway:
-        factory: GatewayFactory = self.args.gateway_factory
-        return factory(self.settings)
-
-
-@contextmanager
-def _context(args: argparse.Namespace, settings: Settings | None) -> Iterator[_Context]:
-    url = getattr(args, "database_url", None)
-    if settings is None or (url and url != settings.database_url):
-        settings = load_settings(database_url=url)
-    engine = make_engine(settings.database_url)
-    try:
-        yield _Context(settings, session_factory(engine), args)
-    finally:
-        engine.dispose()
-
-
-def _reports_errors(handler: Handler) -> Handler:
-    """Named errors become one line on stderr and an exit code, never a traceback."""
-
-    @functools.wraps(handler)
-    def wrapper(args: argparse.Namespace, settings: Settings | None = None) -> int:
-        try:
-            return handler(args, settings)
-        except (SettingsError, AwsConfigurationError) as exc:
-            print(f"configuration error: {exc}", file=sys.stderr)
-            return 2
-        except (BounceDeskError, ValueError, OSError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-
-    return wrapper
-
-
 def _read_addresses(args: argparse.Namespace) -> list[str]:
     lines = list(getattr(args, "addresses", None) or [])
     if args.from_file is not None:
-        lines += args.from_file.read_text(encoding="utf-8-sig").splitlines()
+        try:
+            lines += args.from_file.read_text(encoding="utf-8-sig").splitlines()
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{args.from_file} is not UTF-8 text") from None
     if not lines:
-        raise ValueError("give addresses as arguments or with --from-file")
+        raise InvalidInput("give addresses as arguments or with --from-file")
     return lines
 
 
@@ -207,7 +126,7 @@ def _print_plan(plan: RemovalPlan, *, everything: bool) -> None:
     _print_rejected(plan.rejected)
     for item in plan.items:
         if everything or item.verdict is not Verdict.ALLOWED:
-            print(f"  {item.verdict:<11} {item.address}: {item.why}")
+            print(f"  {item.verdict:<11} {printable(item.address)}: {printable(item.why)}")
     counts = ", ".join(
         f"{plan.count(verdict)} {verdict.value.replace('_', ' ')}" for verdict in Verdict
     )
@@ -223,7 +142,7 @@ def _print_removal(report: removal.RemovalReport) -> int:
     print(f"removal run {report.run_id} ({report.method}): {report.status}; {counts}")
     for result in report.results:
         if result.outcome == removal.Outcome.FAILED:
-            print(f"  failed {result.address}: {result.message}")
+            print(f"  failed {printable(result.address)}: {printable(result.message)}")
     if report.count(removal.Outcome.PENDING):
         print(f"resume with: python -m core suppression resume {report.run_id}")
     if report.count(removal.Outcome.FAILED):
@@ -232,15 +151,14 @@ def _print_removal(report: removal.RemovalReport) -> int:
 
 
 def _print_progress(done: int, total: int, result: removal.AddressResult) -> None:
-    print(f"  [{done}/{total}] {result.outcome} {result.address}", flush=True)
+    print(f"  [{done}/{total}] {result.outcome} {printable(result.address)}", flush=True)
 
 
 # --- Handlers ----------------------------------------------------------------------------
 
 
-@_reports_errors
-def handle_sync(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx:
+def handle_sync(args: argparse.Namespace, settings: Settings) -> int:
+    with ses_context(settings) as ctx:
         report = suppression.sync_suppression_list(
             ctx.sessions, ctx.gateway(), actor=ctx.actor, incremental=args.incremental
         )
@@ -250,11 +168,11 @@ def handle_sync(args: argparse.Namespace, settings: Settings | None = None) -> i
         f"{report.added} newly suppressed, {report.gone} no longer listed"
     )
     for note in report.notes:
-        print(f"note: {note}")
+        print(f"note: {printable(note)}")
     return 0
 
 
-def _plan(ctx: _Context, args: argparse.Namespace) -> RemovalPlan:
+def _plan(ctx: SesContext, args: argparse.Namespace) -> RemovalPlan:
     return plan_removal(
         ctx.sessions,
         _read_addresses(args),
@@ -270,9 +188,8 @@ def _left_out(plan: RemovalPlan) -> str:
     return f" ({left} left out, see above)" if left else ""
 
 
-@_reports_errors
-def handle_remove(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx:
+def handle_remove(args: argparse.Namespace, settings: Settings) -> int:
+    with ses_context(settings) as ctx:
         plan = _plan(ctx, args)
         _print_plan(plan, everything=args.dry_run)
         limit = ctx.settings.max_removals_per_click
@@ -323,9 +240,8 @@ def _count_confirmed(args: argparse.Namespace, count: int, stdin: TextIO | None 
     return stdin.readline().strip() == str(count)
 
 
-@_reports_errors
-def handle_import_job(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx:
+def handle_import_job(args: argparse.Namespace, settings: Settings) -> int:
+    with ses_context(settings) as ctx:
         plan = _plan(ctx, args)
         _print_plan(plan, everything=args.dry_run)
         if args.dry_run:
@@ -355,19 +271,17 @@ def handle_import_job(args: argparse.Namespace, settings: Settings | None = None
     return code if plan.ok else 1
 
 
-@_reports_errors
-def handle_resume(args: argparse.Namespace, settings: Settings | None = None) -> int:
+def handle_resume(args: argparse.Namespace, settings: Settings) -> int:
     return _rerun(removal.resume_removal, args, settings)
 
 
-@_reports_errors
-def handle_retry_failed(args: argparse.Namespace, settings: Settings | None = None) -> int:
+def handle_retry_failed(args: argparse.Namespace, settings: Settings) -> int:
     return _rerun(removal.retry_failed, args, settings)
 
 
-def _rerun(operation: Any, args: argparse.Namespace, settings: Settings | None) -> int:
+def _rerun(operation: Any, args: argparse.Namespace, settings: Settings) -> int:
     """Resume or retry one removal run (same arguments for both)."""
-    with _context(args, settings) as ctx:
+    with ses_context(settings) as ctx:
         report = operation(
             ctx.sessions,
             ctx.gateway(),
@@ -380,9 +294,8 @@ def _rerun(operation: Any, args: argparse.Namespace, settings: Settings | None) 
     return _print_removal(report)
 
 
-@_reports_errors
-def handle_poll_jobs(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx:
+def handle_poll_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    with ses_context(settings) as ctx:
         states = removal.poll_import_jobs(
             ctx.sessions, ctx.gateway(), actor=ctx.actor, run_id=args.run_id
         )
@@ -394,21 +307,20 @@ def handle_poll_jobs(args: argparse.Namespace, settings: Settings | None = None)
             f"{job.processed} processed, {job.failed} failed"
         )
         if job.failure_url or job.failure_message:
-            print(f"  failures: {job.failure_message or ''} {job.failure_url or ''}".rstrip())
+            failures = f"{job.failure_message or ''} {job.failure_url or ''}".rstrip()
+            print(f"  failures: {printable(failures)}")
     bad = [job for job in states if job.status in {"FAILED", "CANCELLED"} or job.failed]
     return 1 if bad else 0
 
 
-@_reports_errors
-def handle_export(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx:
+def handle_export(args: argparse.Namespace, settings: Settings) -> int:
+    with ses_context(settings) as ctx:
         export = suppression.export_console_csv(
             ctx.sessions, ctx.actor, confirmed_only=not args.all_suppressed
         )
-    if args.output is None:
-        sys.stdout.write(export.body.decode("utf-8"))
-    else:
-        args.output.write_bytes(export.body)
+    with open_output(args.output) as out:
+        out.write(export.body)
+    if args.output is not None:
         print(f"wrote {export.count} addresses to {args.output}", file=sys.stderr)
     for address in export.left_out:
         print(
@@ -425,46 +337,18 @@ def handle_export(args: argparse.Namespace, settings: Settings | None = None) ->
     return 0
 
 
-@_reports_errors
-def handle_detail(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx, ctx.sessions() as session:
+def handle_detail(args: argparse.Namespace, settings: Settings) -> int:
+    with ses_context(settings) as ctx, ctx.sessions() as session:
         detail = suppression.suppression_detail(session, ctx.gateway(), args.address)
     if not detail.on_list:
-        print(f"{detail.address} is not on the SES suppression list")
+        print(f"{printable(detail.address)} is not on the SES suppression list")
         return 0
-    print(f"{detail.email_address}: {detail.reason} since {detail.last_update_time}")
-    print(f"  SES message {detail.message_id}, feedback {detail.feedback_id}")
+    listed = f"{detail.email_address}: {detail.reason} since {detail.last_update_time}"
+    print(printable(listed))
+    print(printable(f"  SES message {detail.message_id}, feedback {detail.feedback_id}"))
     if detail.feedback is not None:
         fb = detail.feedback
         print(f"  our record: {fb.kind} {fb.bounce_type}/{fb.bounce_subtype} at {fb.occurred_at}")
         if fb.diagnostic_code:
-            print(f"  diagnostic: {fb.diagnostic_code}")
+            print(f"  diagnostic: {printable(fb.diagnostic_code)}")
     return 0
-
-
-@_reports_errors
-def handle_metrics_pull(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx:
-        reports = metrics.pull_metrics(ctx.sessions, ctx.gateway(), days=args.days)
-    for report in reports:
-        window = f"{report.start} .. {report.end}" if report.start else "no data"
-        print(f"{report.source}: {report.points} points ({window})")
-        for name, count in sorted(report.by_metric.items()):
-            print(f"  {name}: {count}")
-    return 0
-
-
-@_reports_errors
-def handle_account(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx:
-        health = metrics.record_account_snapshot(ctx.sessions, ctx.gateway())
-    print(f"enforcement status: {health.enforcement_status}")
-    print(f"sending enabled: {health.sending_enabled}")
-    print(f"production access: {health.production_access_enabled}")
-    print(
-        f"quota: {health.sent_last_24_hours} of {health.max_24_hour_send} in 24 h, "
-        f"max {health.max_send_rate}/s"
-    )
-    print(f"suppressed reasons: {', '.join(health.suppressed_reasons) or 'none'}")
-    healthy = health.enforcement_status in (None, "HEALTHY") and health.sending_enabled is not False
-    return 0 if healthy else 1

@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.access import Action, Actor, require
 from core.addresses import normalise_address
 from core.audit import AuditRecord, audit_for_address, record_audit
+from core.chunks import EXPORT_BATCH
 from core.clock import day_start
 from core.csv_safety import write_csv
 from core.errors import InvalidInput
@@ -69,7 +70,6 @@ SORTS: dict[str, tuple[str, bool]] = {
     "complaint_desc": ("complaint_count", True),
 }
 MAX_PAGE_SIZE = 1000
-EXPORT_CHUNK = 2000
 
 
 @dataclass
@@ -401,7 +401,7 @@ def _stream(engine: Engine, flt: BouncedFilter, sort: str) -> Iterator[tuple[Any
     query = query.order_by(*_order(sort, SUMMARIES.c))
     with translated_errors(), engine.connect() as connection:
         synced = _mirror_synced(connection)
-        result = connection.execution_options(yield_per=EXPORT_CHUNK).execute(query)
+        result = connection.execution_options(yield_per=EXPORT_BATCH).execute(query)
         for values in result:
             yield _row_values(values, synced)
 

@@ -37,6 +37,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.access import Action, Actor, require
 from core.addresses import is_valid_address, normalise_address
 from core.audit import record_audit
+from core.chunks import IN_LIST_SIZE, chunked
 from core.clock import utcnow
 from core.errors import InvalidInput
 from core.policy import NOT_COUNTED_SUBTYPES
@@ -47,7 +48,6 @@ CONFIRMATIONS = cast(Table, Confirmation.__table__)
 FACTS = cast(Table, Fact.__table__)
 MIRROR = cast(Table, SuppressedDestination.__table__)
 SUMMARIES = cast(Table, AddressSummary.__table__)
-CHUNK = 500  # addresses per IN (...) list: well under every backend's parameter limit
 
 
 class ConfirmOutcome(StrEnum):
@@ -206,7 +206,7 @@ def revoke_confirmation(
     now = utcnow()
     with translated_errors(), engine.begin() as connection:
         active = _with_active_confirmation(connection, accepted)
-        for chunk in _chunks(sorted(active)):
+        for chunk in chunked(sorted(active), IN_LIST_SIZE):
             connection.execute(
                 update(CONFIRMATIONS)
                 .where(CONFIRMATIONS.c.address.in_(chunk), CONFIRMATIONS.c.revoked_at.is_(None))
@@ -258,6 +258,9 @@ def _message(outcome: ConfirmOutcome) -> str:
 def _require(name: str, value: str) -> None:
     if not value or not value.strip():
         raise InvalidInput(f"{name} is required and may not be blank")
+    if "\x00" in value:
+        # PostgreSQL text cannot hold U+0000; say so here rather than fail in the database.
+        raise InvalidInput(f"{name} contains a NUL character")
 
 
 def _confirmation_row(address: str, now: datetime, actor: str, note: str) -> dict[str, Any]:
@@ -267,24 +270,19 @@ def _confirmation_row(address: str, now: datetime, actor: str, note: str) -> dic
 def _currently_valid(connection: Connection, addresses: Sequence[str]) -> set[str]:
     valid = valid_confirmations().subquery()
     found: set[str] = set()
-    for chunk in _chunks(addresses):
+    for chunk in chunked(addresses, IN_LIST_SIZE):
         found.update(connection.scalars(select(valid.c.address).where(valid.c.address.in_(chunk))))
     return found
 
 
 def _with_active_confirmation(connection: Connection, addresses: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in _chunks(addresses):
+    for chunk in chunked(addresses, IN_LIST_SIZE):
         query = select(CONFIRMATIONS.c.address).where(
             CONFIRMATIONS.c.address.in_(chunk), CONFIRMATIONS.c.revoked_at.is_(None)
         )
         found.update(connection.scalars(query))
     return found
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
 
 
 # --- Reading -------------------------------------------------------------------------------

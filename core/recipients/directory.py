@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, Table, func, select
 from core.access import Action, Actor, require
 from core.addresses import is_valid_address, normalise_address
 from core.audit import record_audit
+from core.chunks import ROWS_PER_STATEMENT, chunked
 from core.clock import utcnow
 from core.errors import InvalidInput
 from core.store.db import translated_errors
@@ -50,7 +51,6 @@ ALIASES: dict[str, str] = {
     "会社": "company",
 }
 LIMITS = {"user_id": 128, "name": 255, "company": 255}
-BATCH = 1000
 
 
 class RejectedRow(NamedTuple):
@@ -89,8 +89,7 @@ def import_users_csv(
     now = utcnow()
     present = [name for name in COLUMNS if name in columns]
     with translated_errors(), engine.begin() as connection:
-        for start in range(0, len(accepted), BATCH):
-            batch = accepted[start : start + BATCH]
+        for batch in chunked(accepted, ROWS_PER_STATEMENT):
             _store(connection, batch, present, now, report)
         parameters = {
             "source": source,
@@ -166,6 +165,10 @@ def _accepted_rows(
 
 
 def _problem(values: dict[str, str], first_seen: dict[str, int]) -> str | None:
+    for name, value in values.items():
+        if "\x00" in value:
+            # PostgreSQL text cannot hold U+0000: one such cell must not fail the whole file.
+            return f"{name} contains a NUL character"
     email = values.get("email", "")
     if not email:
         return "no email address"

@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.access import Action, Actor, require
 from core.addresses import normalise_address
 from core.audit import record_audit
+from core.chunks import EXPORT_BATCH
 from core.clock import utcnow
 from core.csv_safety import write_csv
 from core.recipients.confirmations import valid_confirmations
@@ -41,7 +42,6 @@ SUMMARIES = cast(Table, AddressSummary.__table__)
 FACTS = cast(Table, Fact.__table__)
 MIRROR = cast(Table, SuppressedDestination.__table__)
 CONFIRMATIONS = cast(Table, Confirmation.__table__)
-EXPORT_CHUNK = 2000
 EXCLUSIONS_HEADER = ["address", "reason", "since"]
 
 
@@ -274,7 +274,7 @@ def excluded_addresses(
     cutoff = (now or utcnow()) - timedelta(days=settings.soft_bounce_window_days)
     query = _evidence_query(cutoff, None)
     with translated_errors(), engine.connect() as connection:
-        result = connection.execution_options(yield_per=EXPORT_CHUNK).execute(query)
+        result = connection.execution_options(yield_per=EXPORT_BATCH).execute(query)
         for row in result:
             mailable, reasons, since = decide(_evidence(row), settings)
             if not mailable:

@@ -17,10 +17,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import StoreUnavailable
+from core.errors import InvalidInput, StoreUnavailable
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -129,9 +129,13 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def translated_errors() -> Iterator[None]:
-    """Turn driver errors into StoreUnavailable, the one database error the rest of core sees."""
+    """Turn driver errors into StoreUnavailable, the one database error the rest of core sees;
+    a value the database refuses (a NUL in PostgreSQL text, an out-of-range number) is bad
+    input, InvalidInput, not an outage."""
     try:
         yield
+    except DataError as exc:
+        raise InvalidInput(describe_database_error(exc)) from exc
     except DBAPIError as exc:
         raise StoreUnavailable(describe_database_error(exc)) from exc
 

@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 
 from core.access import Action, Actor, Role, refusal, require
 from core.addresses import is_valid_address, normalise_address
+from core.chunks import IN_LIST_SIZE, chunked
 from core.errors import InvalidInput
 from core.recipients.confirmations import attempted_bounce, valid_confirmations
 from core.store.db import translated_errors
 from core.store.models import Confirmation, Fact, RemovalResult, SuppressedDestination
 
 SessionFactory = Callable[[], Session]
-CHUNK = 500
 MIRROR = cast(Table, SuppressedDestination.__table__)
 FACTS = cast(Table, Fact.__table__)
 CONFIRMATIONS = cast(Table, Confirmation.__table__)
@@ -288,8 +288,7 @@ def _describe(flag: Flag, evidence: _Evidence) -> str:
 def _gather(session_factory: SessionFactory, addresses: Sequence[str]) -> dict[str, _Evidence]:
     found: dict[str, dict[str, Any]] = {address: {} for address in addresses}
     with session_factory() as session, translated_errors():
-        for start in range(0, len(addresses), CHUNK):
-            chunk = list(addresses[start : start + CHUNK])
+        for chunk in chunked(addresses, IN_LIST_SIZE):
             for query, apply in _lookups(chunk):
                 for row in session.execute(query):
                     apply(found[row[0]], row)

@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.access import Action, Actor, require
 from core.addresses import normalise_address
 from core.audit import record_audit
+from core.chunks import EXPORT_BATCH
 from core.clock import utcnow
 from core.csv_safety import FORMULA_TRIGGERS, write_csv
 from core.errors import InvalidInput, SesNotFound
@@ -56,7 +57,6 @@ INCREMENTAL_NOTE = (
 )
 REASONS = ("BOUNCE", "COMPLAINT")
 MAX_PAGE_SIZE = 1000
-EXPORT_CHUNK = 2000
 
 
 # --- Mirror sync -------------------------------------------------------------------------
@@ -575,7 +575,7 @@ def list_mirror(
 
 def _mirror_stream(engine: Engine, flt: MirrorFilter) -> Iterator[tuple[Any, ...]]:
     with translated_errors(), engine.connect() as connection:
-        result = connection.execution_options(yield_per=EXPORT_CHUNK).execute(_mirror_query(flt))
+        result = connection.execution_options(yield_per=EXPORT_BATCH).execute(_mirror_query(flt))
         for values in result:
             row = _mirror_row(values)
             yield tuple(getattr(row, name) for name in MIRROR_HEADER)

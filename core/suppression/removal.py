@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.access import Action, Actor, require
 from core.audit import audit_row, record_audit, record_audit_rows
+from core.chunks import IN_LIST_SIZE, chunked
 from core.clock import utcnow
 from core.errors import (
     AwsCallFailed,
@@ -408,8 +409,7 @@ def _mark_unsuppressed(
 def _ses_spelling(session: Session, addresses: Sequence[str]) -> dict[str, str]:
     """normalised address -> the exact string SES lists, for the addresses the mirror knows."""
     spelling: dict[str, str] = {}
-    for start in range(0, len(addresses), 1000):
-        chunk = addresses[start : start + 1000]
+    for chunk in chunked(addresses, IN_LIST_SIZE):
         rows = session.execute(
             select(SuppressedDestination.address, SuppressedDestination.email_address).where(
                 SuppressedDestination.address.in_(chunk)
@@ -587,8 +587,7 @@ def _submit_pending(
         )
         spelling = _ses_spelling(session, pending)
     try:
-        for start in range(0, len(pending), IMPORT_JOB_LIMIT):
-            chunk = pending[start : start + IMPORT_JOB_LIMIT]
+        for chunk in chunked(pending, IMPORT_JOB_LIMIT):
             # SES reads this file, matching each address byte for byte: written as listed.
             body = console_bulk_delete_csv(spelling.get(a, a) for a in chunk)
             key = f"{prefix}run-{run_id}/{uuid.uuid4().hex}.csv"
@@ -628,13 +627,10 @@ def _record_job(
                 updated_at=now,
             )
         )
-        for start in range(0, len(addresses), 1000):
+        for chunk in chunked(addresses, IN_LIST_SIZE):
             session.execute(
                 update(RemovalResult)
-                .where(
-                    RemovalResult.run_id == run_id,
-                    RemovalResult.address.in_(addresses[start : start + 1000]),
-                )
+                .where(RemovalResult.run_id == run_id, RemovalResult.address.in_(chunk))
                 .values(outcome=Outcome.SUBMITTED, message=f"import job {job_id}", updated_at=now)
             )
         record_audit(
@@ -714,8 +710,8 @@ def _settle_job_results(session: Session, job: ImportJob, now: datetime, actor: 
     if job.status == "COMPLETED" and not job.failed:
         outcome, message = Outcome.REMOVED, f"import job {job.job_id} completed"
         session.execute(update(RemovalResult).where(mine).values(outcome=outcome, updated_at=now))
-        for start in range(0, len(addresses), 1000):
-            _mark_unsuppressed(session, addresses[start : start + 1000], now, by_us=True)
+        for chunk in chunked(addresses, IN_LIST_SIZE):
+            _mark_unsuppressed(session, chunk, now, by_us=True)
     elif job.status == "COMPLETED":
         # SES names the failed records only in its failure file; the next full sync shows
         # which of these addresses are really gone.
