@@ -13,7 +13,7 @@ from typing import Any
 from core.access import cli_actor
 from core.ingest.dead_letters import list_dead_letters, retry_dead_letters
 from core.ingest.intake import ingest_stream, poll_queue, start_polling
-from core.ingest.pipeline import Ingester, IngestSummary, verifier_from_settings
+from core.ingest.pipeline import Ingester, IngestSummary
 from core.ingest.sources import open_input
 from core.settings import Settings
 from core.store.db import current_revision, make_engine, upgrade
@@ -55,7 +55,11 @@ def register(commands: Any) -> None:
     listing.set_defaults(handler=dead_letters_list)
     retry = dead_commands.add_parser("retry", help="re-run open dead letters after a fix")
     retry.add_argument("ids", nargs="*", type=int, metavar="ID", help="default: all open")
-    retry.add_argument("--verify", choices=VERIFY_CHOICES, help="SNS signature checks")
+    retry.add_argument(
+        "--verify",
+        choices=VERIFY_CHOICES,
+        help="SNS signature checks; a letter is never checked less than where it was refused",
+    )
     retry.set_defaults(handler=dead_letters_retry)
 
 
@@ -72,18 +76,19 @@ def db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def make_ingester(settings: Settings, entry_point: str, verify: str) -> Ingester:
-    return Ingester(
-        make_engine(settings.database_url),
+def make_ingester(settings: Settings, entry_point: str, verify: str | None = None) -> Ingester:
+    """The configured Ingester of `entry_point`; `verify` (a --verify option) overrides its mode."""
+    engine = make_engine(settings.database_url)
+    return Ingester.from_settings(
+        settings,
+        engine,
         entry_point=entry_point,
         verify_mode=verify,  # type: ignore[arg-type]
-        verifier=verifier_from_settings(settings) if verify != "off" else None,
-        batch_size=settings.ingest_batch_size,
     )
 
 
 def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
-    ingester = make_ingester(settings, "file", args.verify or settings.verify_sns_file)
+    ingester = make_ingester(settings, "file", args.verify)
     actor = cli_actor(settings)
     total, unreadable = IngestSummary(), 0
     for name in args.files:
@@ -107,7 +112,7 @@ def poll_sqs(args: argparse.Namespace, settings: Settings) -> int:
     from core.ses.clients import make_client
 
     sqs = make_client("sqs", settings)
-    ingester = make_ingester(settings, "sqs", settings.verify_sns_sqs)
+    ingester = make_ingester(settings, "sqs")
     actor = cli_actor(settings)
     options = {"max_messages": args.max_messages, "wait_seconds": args.wait_seconds}
     if args.once:
@@ -140,7 +145,7 @@ def dead_letters_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def dead_letters_retry(args: argparse.Namespace, settings: Settings) -> int:
-    ingester = make_ingester(settings, "retry", args.verify or settings.verify_sns_file)
+    ingester = make_ingester(settings, "retry", args.verify)
     outcomes = retry_dead_letters(ingester.engine, ingester, cli_actor(settings), args.ids or None)
     for outcome in outcomes:
         state = f"resolved, {outcome.stored} stored" if outcome.resolved else outcome.reason
