@@ -8,10 +8,11 @@ A wrong value stops start-up with a message that names the setting and the accep
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +32,8 @@ CONFIG_FILE_VARIABLE = "BOUNCEDESK_CONFIG_FILE"
 DEFAULT_INGEST_BATCH_SIZE = 5_000
 
 VerifyMode = Literal["off", "when_present", "required"]
+# arn:PARTITION:sns:REGION:ACCOUNT:TOPIC (a FIFO topic's name ends in .fifo).
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
 
 
 def _config_file() -> Path | None:
@@ -54,6 +57,10 @@ class Settings(BaseSettings):
     verify_sns_sqs: VerifyMode = "when_present"
     verify_sns_lambda: VerifyMode = "when_present"
     sns_cert_dir: Path | None = None
+    # The SNS topic(s) SES publishes to. When set, an SNS envelope (signed or not) from any
+    # other topic is dead-lettered at every entry point; required when verify_sns_sqs or
+    # verify_sns_lambda is "required", since a signature alone admits anyone's topic.
+    sns_topic_arns: list[str] = Field(default_factory=list, validate_default=True)
     sns_max_message_age_seconds: int | None = Field(default=None, ge=1)
     ingest_batch_size: int = Field(default=DEFAULT_INGEST_BATCH_SIZE, ge=1, le=10_000)
 
@@ -109,6 +116,26 @@ class Settings(BaseSettings):
                 "accepted values: sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://..."
             )
         check_database_url(value)
+        return value
+
+    @field_validator("sns_topic_arns")
+    @classmethod
+    def _topics_named(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        for arn in value:
+            if not _TOPIC_ARN.fullmatch(arn):
+                raise ValueError(
+                    f"{arn!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+                )
+        required = [
+            name
+            for name in ("verify_sns_sqs", "verify_sns_lambda")
+            if info.data.get(name) == "required"
+        ]
+        if required and not value:
+            raise ValueError(
+                f"{' and '.join(required)} = required needs the SNS topic(s) SES publishes to: "
+                "a valid signature only proves that some topic, anyone's, sent the message"
+            )
         return value
 
     @field_validator("roles")

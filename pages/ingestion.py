@@ -161,7 +161,7 @@ with feedback.reported("load the dead letters"):
             with feedback.reported("retry the dead letters"):
                 outcomes = retry_dead_letters(
                     resources.engine(),
-                    actions.ingester("retry", resources.settings().verify_sns_file),
+                    actions.ingester("retry"),
                     actor,
                     selected or None,
                 )

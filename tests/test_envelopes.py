@@ -316,3 +316,73 @@ def test_off_stores_anything_well_formed_even_a_forgery(sqlite_engine: Engine) -
     assert summary.dead_lettered == 0
     # The forgeries carry one notification (the tampered one names another address).
     assert summary.stored == 2
+
+
+# --- the topic allowlist (sns_topic_arns) ------------------------------------------------------
+
+OUR_TOPIC = "arn:aws:sns:us-east-1:364852123998:test-email"  # the signed SES samples' topic
+THEIR_TOPIC = "arn:aws:sns:us-east-2:295079676684:publish-and-verify-892f85fe"
+
+
+def test_a_genuine_signature_from_a_topic_off_the_allowlist_is_dead_lettered(
+    sqlite_engine: Engine, verifier: Any
+) -> None:
+    # Anyone can create a topic and have SNS sign arbitrary "SES" JSON for it.
+    raws = [signed(name) for name in SIGNED_SES]
+    options = {"verify_mode": "required", "verifier": verifier}
+    summary = ingest(sqlite_engine, *raws, topic_arns=[THEIR_TOPIC], **options)
+    assert (summary.stored, summary.dead_lettered) == (0, 2)
+    codes = {code for code, _ in dead_letter_reasons(sqlite_engine)}
+    assert codes == {"untrusted_topic"}
+    assert ingest(sqlite_engine, *raws, topic_arns=[OUR_TOPIC, THEIR_TOPIC], **options).stored == 2
+
+
+@pytest.mark.parametrize("mode", ["off", "when_present"])
+def test_an_unsigned_envelope_from_another_topic_is_refused_whatever_the_mode(
+    sqlite_engine: Engine, mode: str
+) -> None:
+    ours = sns_envelope(make_bounce(["a@example.com"])) | {"TopicArn": OUR_TOPIC}
+    theirs = sns_envelope(make_bounce(["b@example.com"])) | {"TopicArn": THEIR_TOPIC}
+    nameless = {key: value for key, value in theirs.items() if key != "TopicArn"}
+    raws = [json.dumps(envelope).encode() for envelope in (ours, theirs, nameless)]
+    summary = ingest(sqlite_engine, *raws, verify_mode=mode, topic_arns=[OUR_TOPIC])
+    assert (summary.stored, summary.dead_lettered) == (1, 2)
+    assert rows(sqlite_engine, "facts", "address") == [("a@example.com",)]
+
+
+def test_a_confirmation_from_another_topic_is_not_recorded(sqlite_engine: Engine) -> None:
+    subscribe = fixture_bytes("ses/sns_http_subscription_confirmation_docs.json")
+    summary = ingest(sqlite_engine, subscribe, topic_arns=[OUR_TOPIC])
+    assert (summary.confirmations, summary.dead_lettered) == (0, 1)
+
+
+def test_a_raw_delivery_sqs_body_names_no_topic_and_is_not_held_to_the_allowlist(
+    sqlite_engine: Engine,
+) -> None:
+    # Raw delivery on: the body is the bare SES JSON, from the queue the deployment owns.
+    raw = json.dumps(sqs_message(json.dumps(make_bounce(["a@example.com"])))).encode()
+    summary = ingest(sqlite_engine, raw, topic_arns=[OUR_TOPIC])
+    assert (summary.stored, summary.dead_lettered) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("entry_point", "mode"),
+    [("file", "off"), ("upload", "off"), ("retry", "off")]
+    + [("sqs", "when_present"), ("lambda", "required")],
+)
+def test_an_ingester_from_settings_has_its_entry_points_mode_verifier_and_allowlist(
+    sqlite_engine: Engine, cert_dir: Path, entry_point: str, mode: str
+) -> None:
+    from core.settings import load_settings
+
+    settings = load_settings(
+        sns_cert_dir=cert_dir, verify_sns_lambda="required", sns_topic_arns=[OUR_TOPIC]
+    )
+    ingester = Ingester.from_settings(settings, sqlite_engine, entry_point=entry_point)
+    assert (ingester.entry_point, ingester.verify_mode) == (entry_point, mode)
+    assert ingester.batch_size == settings.ingest_batch_size
+    raws = [signed(name) for name in SIGNED_SES]
+    raws.append(signed("sns_real_signed_notification_sigv1_subject_2022"))  # another topic
+    summary = ingester.ingest([Item(raw, f"t#{n}") for n, raw in enumerate(raws)], "t")
+    assert (summary.stored, summary.dead_lettered) == (2, 1)
+    assert [code for code, _ in dead_letter_reasons(sqlite_engine)] == ["untrusted_topic"]

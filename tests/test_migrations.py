@@ -150,3 +150,41 @@ def test_four_processes_opening_one_new_sqlite_file_create_the_schema_once(
     url = f"sqlite:///{tmp_path / 'new.db'}"
     outcomes = run_together("tests.test_migrations:open_engine", [(url,)] * 4)
     assert outcomes == ["ok"] * 4
+
+
+def test_the_ingest_trust_migration_backfills_where_old_dead_letters_came_from(
+    empty_database_url: str,
+) -> None:
+    from core.store.db import upgrade
+
+    engine = make_engine(empty_database_url, auto_upgrade=False)
+    try:
+        upgrade(engine, "0001")
+        letters = [
+            ("upload:a.json#1", "not_json"),
+            ("file:b.ndjson#2", "bad_signature"),
+            ("lambda:req-1", "missing_field"),
+            ("sqs:m-1", "bad_signature"),  # poll-sqs or the SQS-triggered Lambda: unknown
+        ]
+        with engine.begin() as connection:
+            for source, code in letters:
+                connection.execute(
+                    text(
+                        "INSERT INTO dead_letters (received_at, source, reason_code, reason, raw,"
+                        " status, attempts) VALUES (:at, :source, :code, 'r', :raw, 'open', 0)"
+                    ),
+                    {"at": "2024-01-01 00:00:00", "source": source, "code": code, "raw": b"{}"},
+                )
+        upgrade(engine, "0003_ingest_trust")
+        with engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT source, entry_point, verify_mode FROM dead_letters ORDER BY id")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in found] == [
+        ("upload:a.json#1", "upload", None),
+        ("file:b.ndjson#2", "file", "required"),
+        ("lambda:req-1", "lambda", None),
+        ("sqs:m-1", None, "required"),
+    ]

@@ -11,6 +11,8 @@ from core.cli.main import main
 from core.errors import SettingsError
 from core.settings import load_settings
 
+TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-notifications"
+
 
 @pytest.fixture(autouse=True)
 def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,6 +81,7 @@ def test_settings_are_read_from_the_toml_file_named_by_the_environment(
     config.write_text(
         'database_url = "postgresql+psycopg://desk@db/desk"\n'
         'verify_sns_sqs = "required"\n'
+        f"sns_topic_arns = [{TOPIC!r}]\n"
         "ingest_batch_size = 250\n"
     )
     monkeypatch.setenv("BOUNCEDESK_CONFIG_FILE", str(config))
@@ -91,7 +94,9 @@ def test_the_environment_overrides_the_toml_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "desk.toml"
-    config.write_text('verify_sns_sqs = "required"\ningest_batch_size = 250\n')
+    config.write_text(
+        f'verify_sns_sqs = "required"\nsns_topic_arns = ["{TOPIC}"]\ningest_batch_size = 250\n'
+    )
     monkeypatch.setenv("BOUNCEDESK_CONFIG_FILE", str(config))
     monkeypatch.setenv("BOUNCEDESK_INGEST_BATCH_SIZE", "1000")
     settings = load_settings()
@@ -127,3 +132,33 @@ def test_a_config_file_that_does_not_exist_is_named(
     monkeypatch.setenv("BOUNCEDESK_CONFIG_FILE", str(tmp_path / "nowhere.toml"))
     with pytest.raises(SettingsError, match="nowhere.toml"):
         load_settings()
+
+
+@pytest.mark.parametrize("setting", ["verify_sns_sqs", "verify_sns_lambda"])
+def test_required_signatures_on_a_network_entry_point_need_the_topic_allowlist(
+    setting: str,
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(**{setting: "required"})
+    message = str(caught.value)
+    assert "sns_topic_arns" in message and "BOUNCEDESK_SNS_TOPIC_ARNS" in message
+    assert f"{setting} = required" in message
+    assert load_settings(**{setting: "required", "sns_topic_arns": [TOPIC]}).sns_topic_arns == [
+        TOPIC
+    ]
+
+
+def test_the_topic_allowlist_is_read_from_the_environment_as_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOUNCEDESK_SNS_TOPIC_ARNS", f'["{TOPIC}"]')
+    monkeypatch.setenv("BOUNCEDESK_VERIFY_SNS_LAMBDA", "required")
+    assert load_settings().sns_topic_arns == [TOPIC]
+
+
+@pytest.mark.parametrize(
+    "arn", ["ses-notifications", "arn:aws:sqs:us-east-1:123456789012:queue", TOPIC + "\n"]
+)
+def test_a_topic_allowlist_entry_that_is_not_an_sns_topic_arn_is_refused(arn: str) -> None:
+    with pytest.raises(SettingsError, match="is not an SNS topic ARN"):
+        load_settings(sns_topic_arns=[arn])

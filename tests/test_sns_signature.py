@@ -24,6 +24,7 @@ from core.ingest.signatures import (
     REASON_BAD_TIMESTAMP,
     REASON_CERT_HOST_UNTRUSTED,
     REASON_CERT_NOT_VALID_AT_TIMESTAMP,
+    REASON_CERT_TOO_LARGE,
     REASON_CERT_UNAVAILABLE,
     REASON_CERT_URL_NOT_HTTPS,
     REASON_MESSAGE_TOO_OLD,
@@ -82,6 +83,16 @@ def certificates(cert_dir: Path) -> CertificateSource:
 class FakeResponse:
     status_code: int
     content: bytes
+    read: int = 0
+    closed: bool = False
+
+    def iter_content(self, chunk_size: int = 1) -> Any:
+        for start in range(0, len(self.content), chunk_size):
+            self.read = start + chunk_size
+            yield self.content[start : start + chunk_size]
+
+    def close(self) -> None:
+        self.closed = True
 
 
 @dataclass
@@ -216,6 +227,12 @@ def test_a_signature_that_is_not_base64_is_a_mismatch(certificates: CertificateS
         "https://sns.us-east-2.amazonaws.com/SimpleNotificationService-x.txt",
         "https://evil.com@sns.us-east-2.amazonaws.com/SimpleNotificationService-x.pem",
         "https://sns.us-east-2.amazonaws.com:8443/SimpleNotificationService-x.pem",
+        # S3-shaped hosts: a bucket named "sns" is anyone's to create.
+        "https://sns.s3.amazonaws.com/SimpleNotificationService-x.pem",
+        "https://sns.s3-us-west-2.amazonaws.com/SimpleNotificationService-x.pem",
+        "https://sns.s3.us-west-2.amazonaws.com/SimpleNotificationService-x.pem",
+        "https://sns.s3-external-1.amazonaws.com/SimpleNotificationService-x.pem",
+        "https://sns.s3.amazonaws.com.cn/SimpleNotificationService-x.pem",
     ],
 )
 def test_a_certificate_url_off_the_sns_hosts_is_refused_before_any_fetch(url: str) -> None:
@@ -351,7 +368,33 @@ def test_a_certificate_is_fetched_once_over_https_for_messages_sharing_its_url()
     source = CertificateSource(session=session, timeout=2.5)
     verify_sns_message(first, source)
     verify_sns_message(second, source)
-    assert session.calls == [(cert_url(first), {"timeout": 2.5, "allow_redirects": False})]
+    assert session.calls == [
+        (cert_url(first), {"timeout": 2.5, "allow_redirects": False, "stream": True})
+    ]
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["sns.us-gov-west-1.amazonaws.com", "sns.ap-southeast-4.amazonaws.com"]
+    + ["sns.cn-northwest-1.amazonaws.com.cn", "sns.us-isob-east-1.amazonaws.com"],
+)
+def test_a_certificate_host_named_after_any_region_is_trusted(host: str) -> None:
+    session = pem_session()
+    message = load("sns_real_signed_notification_sigv1_subject_2022")
+    message["SigningCertURL"] = message["SigningCertURL"].replace(
+        "sns.us-east-2.amazonaws.com", host
+    )
+    verify_sns_message(message, CertificateSource(session=session))
+    assert len(session.calls) == 1
+
+
+def test_a_certificate_download_is_cut_off_past_64_kib_with_its_own_reason() -> None:
+    response = FakeResponse(200, b"-----BEGIN CERTIFICATE-----" + b"A" * (10 * 1024 * 1024))
+    message = load("sns_real_signed_notification_sigv1_subject_2022")
+    source = CertificateSource(session=FakeSession(response))
+    assert reason_for(message, source) == REASON_CERT_TOO_LARGE
+    assert response.read <= sns_signature.MAX_CERT_BYTES + 8192
+    assert response.closed
 
 
 @pytest.mark.parametrize(

@@ -214,18 +214,12 @@ def is_empty(engine: Engine) -> bool:
 
 def drain_queue(settings: Settings, engine: Engine, queue_url: str) -> str:
     """Poll the queue until it is empty, through the production SQS entry point."""
-    from core.ingest.pipeline import Ingester, verifier_from_settings
+    from core.ingest.pipeline import Ingester
     from core.ingest.sqs import poll_once
     from core.ses.clients import make_client
 
     sqs = make_client("sqs", settings)
-    ingester = Ingester(
-        engine,
-        entry_point="sqs",
-        verify_mode=settings.verify_sns_sqs,
-        verifier=verifier_from_settings(settings),
-        batch_size=settings.ingest_batch_size,
-    )
+    ingester = Ingester.from_settings(settings, engine, entry_point="sqs")
     messages = stored = dead = 0
     for _ in range(MAX_POLL_ROUNDS):
         report = poll_once(sqs, queue_url, ingester, max_messages=POLL_ROUND, wait_seconds=0)

@@ -23,7 +23,11 @@ def register(commands: Commands) -> None:
     listing.add_argument("--limit", type=int, default=50)
     retry = add_command(dead, "retry", dead_letters_retry, "re-run open dead letters after a fix")
     retry.add_argument("ids", nargs="*", type=int, metavar="ID", help="default: all open")
-    retry.add_argument("--verify", choices=VERIFY_CHOICES, help="SNS signature checks")
+    retry.add_argument(
+        "--verify",
+        choices=VERIFY_CHOICES,
+        help="SNS signature checks; a letter is never checked less than where it was refused",
+    )
 
 
 def dead_letters_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,7 +44,7 @@ def dead_letters_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def dead_letters_retry(args: argparse.Namespace, settings: Settings) -> int:
-    ingester = make_ingester(settings, "retry", args.verify or settings.verify_sns_file)
+    ingester = make_ingester(settings, "retry", args.verify)
     outcomes = retry_dead_letters(ingester.engine, ingester, cli_actor(settings), args.ids or None)
     for outcome in outcomes:
         state = f"resolved, {outcome.stored} stored" if outcome.resolved else outcome.reason

@@ -13,7 +13,7 @@ from typing import Any
 from core.access import cli_actor
 from core.cli.common import Commands, add_command, printable
 from core.ingest.intake import ingest_stream, poll_queue, start_polling
-from core.ingest.pipeline import Ingester, IngestSummary, verifier_from_settings
+from core.ingest.pipeline import Ingester, IngestSummary
 from core.ingest.sources import open_input
 from core.settings import Settings
 from core.store.db import make_engine
@@ -37,18 +37,19 @@ def register(commands: Commands) -> None:
     poll.add_argument("--wait-seconds", type=int, default=20, metavar="S")
 
 
-def make_ingester(settings: Settings, entry_point: str, verify: str) -> Ingester:
-    return Ingester(
-        make_engine(settings.database_url),
+def make_ingester(settings: Settings, entry_point: str, verify: str | None = None) -> Ingester:
+    """The configured Ingester of `entry_point`; `verify` (a --verify option) overrides its mode."""
+    engine = make_engine(settings.database_url)
+    return Ingester.from_settings(
+        settings,
+        engine,
         entry_point=entry_point,
         verify_mode=verify,  # type: ignore[arg-type]
-        verifier=verifier_from_settings(settings) if verify != "off" else None,
-        batch_size=settings.ingest_batch_size,
     )
 
 
 def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
-    ingester = make_ingester(settings, "file", args.verify or settings.verify_sns_file)
+    ingester = make_ingester(settings, "file", args.verify)
     actor = cli_actor(settings)
     total, unreadable = IngestSummary(), 0
     for name in args.files:
@@ -72,7 +73,7 @@ def poll_sqs(args: argparse.Namespace, settings: Settings) -> int:
     from core.ses.clients import make_client
 
     sqs = make_client("sqs", settings)
-    ingester = make_ingester(settings, "sqs", settings.verify_sns_sqs)
+    ingester = make_ingester(settings, "sqs")
     actor = cli_actor(settings)
     options = {"max_messages": args.max_messages, "wait_seconds": args.wait_seconds}
     if args.once:

@@ -13,6 +13,7 @@ from core.audit import record_audit
 from core.clock import utcnow
 from core.ingest.pipeline import Ingester, Item, digest
 from core.ingest.recording import write_batch
+from core.ingest.trust import refusal_floor, retry_mode, strictest
 from core.store.db import translated_errors
 from core.store.models import DeadLetter
 
@@ -83,12 +84,17 @@ def retry_dead_letters(
 ) -> list[RetryOutcome]:
     """Re-run open dead letters (all, or `ids`) through today's parser (operator role).
 
+    Each letter is verified at least as strictly as the entry point that refused it, and one
+    refused for its signature only by a signature that verifies (`core.ingest.trust`);
+    `ingester.verify_mode` can make a retry stricter, never weaker.
     One that now parses is stored and marked resolved in the same transaction; one that
     still fails stays open with the new reason and one more attempt. Nothing is duplicated.
     The retry (which letters, how many resolved) goes into the audit log.
     """
     require(actor, Action.INGEST)
-    query = select(TABLE.c.id, TABLE.c.source, TABLE.c.raw).where(TABLE.c.status == "open")
+    query = select(
+        TABLE.c.id, TABLE.c.source, TABLE.c.raw, TABLE.c.entry_point, TABLE.c.verify_mode
+    ).where(TABLE.c.status == "open")
     if ids is not None:
         query = query.where(TABLE.c.id.in_(list(ids)))
     with translated_errors(), engine.connect() as connection:
@@ -108,14 +114,24 @@ def retry_dead_letters(
 
 
 def _retry_one(
-    engine: Engine, ingester: Ingester, id_: int, source: str, raw: bytes
+    engine: Engine,
+    ingester: Ingester,
+    id_: int,
+    source: str,
+    raw: bytes,
+    entry_point: str | None,
+    floor: str | None,
 ) -> RetryOutcome:
-    result = digest(Item(raw, source), ingester.unwrapper)
+    mode = retry_mode(ingester.verify_mode, ingester.entry_point_modes, entry_point, floor)
+    result = digest(Item(raw, source), ingester.unwrapper_for(mode))
     failures = result.batch.dead_letters
     now = utcnow()
     changes: dict[str, object] = {"attempts": TABLE.c.attempts + 1, "last_attempt_at": now}
     if failures:
-        changes.update(reason_code=failures[0].reason_code, reason=failures[0].reason)
+        floor = strictest(*(refusal_floor(mode, failure.reason_code) for failure in failures))
+        changes.update(
+            reason_code=failures[0].reason_code, reason=failures[0].reason, verify_mode=floor
+        )
     else:
         changes.update(status="resolved", resolved_at=now)
     with translated_errors(), engine.begin() as connection:

@@ -57,6 +57,10 @@ class Unwrapper:
 
     verify_mode: VerifyMode = "off"
     verifier: Verifier | None = None
+    # The SNS topics SES publishes to (setting sns_topic_arns): when set, an envelope from any
+    # other topic is refused, signed or not. A valid signature only proves that *some* topic
+    # sent the message, and anyone can create a topic. Raw-delivery bodies name no topic.
+    topic_arns: frozenset[str] = frozenset()
 
     def unwrap(self, value: Any, raw: bytes) -> Iterator[Unwrapped]:
         if isinstance(value, list):
@@ -114,6 +118,10 @@ class Unwrapper:
     def _sns(self, envelope: Mapping[str, Any], raw: bytes) -> Iterator[Unwrapped]:
         if envelope.get("Type") not in SNS_TYPES:
             yield Unusable(raw, "not_ses", f"unknown SNS message type {envelope.get('Type')!r}")
+            return
+        topic = envelope.get("TopicArn")
+        if self.topic_arns and not (isinstance(topic, str) and topic in self.topic_arns):
+            yield Unusable(raw, "untrusted_topic", f"TopicArn {topic!r} is not in sns_topic_arns")
             return
         problem = self._signature_problem(envelope)
         if problem:

@@ -16,7 +16,7 @@ from typing import Any
 
 from core.clock import utcnow
 from core.errors import StoreUnavailable
-from core.ingest.pipeline import Ingester, IngestSummary, Item, record_run, verifier_from_settings
+from core.ingest.pipeline import Ingester, IngestSummary, Item, record_run
 from core.settings import load_settings
 from core.store.db import make_engine
 
@@ -28,14 +28,7 @@ def _ingester() -> Ingester:
     """Built on the first invocation and reused while the container lives."""
     settings = load_settings()
     engine = make_engine(settings.database_url, auto_upgrade=False, pool_size=1, max_overflow=0)
-    verify = settings.verify_sns_lambda
-    return Ingester(
-        engine,
-        entry_point="lambda",
-        verify_mode=verify,
-        verifier=verifier_from_settings(settings) if verify != "off" else None,
-        batch_size=settings.ingest_batch_size,
-    )
+    return Ingester.from_settings(settings, engine, entry_point="lambda")
 
 
 def handler(event: dict[str, Any], context: Any = None, ingester: Ingester | None = None) -> Any:

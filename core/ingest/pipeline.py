@@ -7,7 +7,7 @@ Only an unavailable database stops it, and then nothing of the failed chunk is c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from core.clock import utcnow
-from core.errors import StoreUnavailable
+from core.errors import SettingsError, StoreUnavailable
 from core.ingest.envelopes import (
     SesMessage,
     SnsConfirmationMessage,
@@ -35,6 +35,7 @@ from core.ingest.events import (
 )
 from core.ingest.recording import Batch, DeadLetterRow, write_batch
 from core.ingest.signatures import CertificateSource, verify_sns_message
+from core.ingest.trust import entry_point_modes, refusal_floor, strictest
 from core.settings import DEFAULT_INGEST_BATCH_SIZE, Settings
 from core.store.db import describe_database_error
 from core.store.models import IngestionRun
@@ -106,7 +107,10 @@ class Digested:
 
 def verifier_from_settings(settings: Settings) -> Callable[[Any], None]:
     """A signature checker using the configured certificate source and maximum age."""
-    certificates = CertificateSource(settings.sns_cert_dir)
+    try:
+        certificates = CertificateSource(settings.sns_cert_dir)
+    except ValueError as exc:
+        raise SettingsError(f"setting sns_cert_dir (BOUNCEDESK_SNS_CERT_DIR): {exc}") from exc
     max_age = settings.sns_max_message_age_seconds
     age = timedelta(seconds=max_age) if max_age else None
     return lambda envelope: verify_sns_message(envelope, certificates, max_age=age)
@@ -200,7 +204,12 @@ def confirmation_row(unit: SnsConfirmationMessage) -> dict[str, Any]:
 
 
 class Ingester:
-    """Stores items in chunks, one transaction per chunk, and logs each run."""
+    """Stores items in chunks, one transaction per chunk, and logs each run.
+
+    `verify_mode` is this entry point's signature check; `entry_point_modes` (every entry
+    point's configured mode) is what a dead-letter retry needs to verify at least as strictly
+    as the path that refused a letter (core.ingest.trust).
+    """
 
     def __init__(
         self,
@@ -210,11 +219,45 @@ class Ingester:
         verify_mode: VerifyMode = "off",
         verifier: Callable[[Any], None] | None = None,
         batch_size: int = DEFAULT_INGEST_BATCH_SIZE,
+        topic_arns: Collection[str] = (),
+        entry_point_modes: Mapping[str, VerifyMode] | None = None,
     ) -> None:
         self.engine = engine
         self.entry_point = entry_point
-        self.unwrapper = Unwrapper(verify_mode=verify_mode, verifier=verifier)
+        self.verify_mode: VerifyMode = verify_mode
+        self.verifier = verifier
+        self.topic_arns = frozenset(topic_arns)
+        self.entry_point_modes = dict(entry_point_modes or {})
+        self.unwrapper = self.unwrapper_for(verify_mode)
         self.batch_size = batch_size
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        engine: Engine,
+        *,
+        entry_point: str,
+        verify_mode: VerifyMode | None = None,
+    ) -> Ingester:
+        """The Ingester of `entry_point` (file, upload, sqs, lambda, retry) as configured:
+        its verify mode (unless the caller names one), the verifier, the topic allowlist."""
+        modes = entry_point_modes(settings)
+        return cls(
+            engine,
+            entry_point=entry_point,
+            verify_mode=verify_mode or modes.get(entry_point) or strictest(*modes.values()),
+            verifier=verifier_from_settings(settings),
+            batch_size=settings.ingest_batch_size,
+            topic_arns=settings.sns_topic_arns,
+            entry_point_modes=modes,
+        )
+
+    def unwrapper_for(self, verify_mode: VerifyMode) -> Unwrapper:
+        """This Ingester's envelope rules under `verify_mode` (a retry may need a stricter one)."""
+        return Unwrapper(
+            verify_mode=verify_mode, verifier=self.verifier, topic_arns=self.topic_arns
+        )
 
     def ingest(self, items: Iterable[Item], source: str) -> IngestSummary:
         """Store everything in `items`; raise StoreUnavailable if the database fails."""
@@ -263,14 +306,15 @@ class Ingester:
         total = IngestSummary()
         for one in digested:
             total.add(one.summary)
-        written = _write_with_retry(self.engine, _combined(digested))
+        written = _write_with_retry(self.engine, self._stamped(_combined(digested)))
         total.stored, total.duplicates = written.stored, written.duplicates
         return total
 
     def _commit_each(self, digested: list[Digested]) -> list[IngestSummary]:
         """Write in one transaction; each item's summary, a fact new to the store counted
         as stored once (a second copy in the same chunk is a duplicate)."""
-        unclaimed = set(_write_with_retry(self.engine, _combined(digested)).new_keys)
+        batch = self._stamped(_combined(digested))
+        unclaimed = set(_write_with_retry(self.engine, batch).new_keys)
         summaries = []
         for one in digested:
             summary = replace(one.summary)
@@ -282,6 +326,13 @@ class Ingester:
                     summary.duplicates += 1
             summaries.append(summary)
         return summaries
+
+    def _stamped(self, batch: Batch) -> Batch:
+        """Each dead letter records who refused it and the least its retry must verify."""
+        for row in batch.dead_letters:
+            row.entry_point = self.entry_point
+            row.verify_mode = refusal_floor(self.verify_mode, row.reason_code)
+        return batch
 
     def _log(
         self, source: str, started: datetime, summary: IngestSummary, error: str | None

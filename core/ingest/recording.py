@@ -36,6 +36,9 @@ class DeadLetterRow:
     reason_code: str
     reason: str
     raw: bytes
+    # Which entry point refused it, and the least a retry must verify (core.ingest.trust).
+    entry_point: str | None = None
+    verify_mode: str | None = None
 
 
 @dataclass(slots=True)
@@ -94,6 +97,8 @@ def _dead_letter_row(row: DeadLetterRow, received_at: datetime) -> dict[str, Any
         "reason_code": row.reason_code[:64],
         "reason": storable_text(row.reason[:MAX_REASON]),
         "raw": row.raw,
+        "entry_point": row.entry_point,
+        "verify_mode": row.verify_mode,
         "status": "open",
         "attempts": 0,
     }

@@ -29,13 +29,19 @@ REASON_UNSUPPORTED_VERSION = "unsupported_signature_version"
 REASON_CERT_URL_NOT_HTTPS = "cert_url_not_https"
 REASON_CERT_HOST_UNTRUSTED = "cert_host_untrusted"
 REASON_CERT_UNAVAILABLE = "cert_unavailable"
+REASON_CERT_TOO_LARGE = "cert_too_large"
 REASON_CERT_NOT_VALID_AT_TIMESTAMP = "cert_not_valid_at_timestamp"
 REASON_MESSAGE_TOO_OLD = "message_too_old"
 REASON_BAD_TIMESTAMP = "bad_timestamp"
 REASON_SIGNATURE_MISMATCH = "signature_mismatch"
 
-# fullmatch, not `$`: `$` would also accept a host followed by a newline.
-_TRUSTED_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+# sns.<region>.amazonaws.com[.cn] with a region-shaped label (us-east-1, us-gov-west-1,
+# cn-north-1): AWS's validators allow any label there, which lets `sns.s3.amazonaws.com` (an S3
+# bucket named "sns") and `sns.s3-us-west-2.amazonaws.com` through. fullmatch, not `$`: `$`
+# would also accept a host followed by a newline.
+_TRUSTED_HOST = re.compile(r"sns\.[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}\.amazonaws\.com(?:\.cn)?")
+# An SNS signing certificate is under 2 KiB; a larger download is not one, so stop reading.
+MAX_CERT_BYTES = 64 * 1024
 
 _NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 _CONFIRMATION_KEYS = (
@@ -135,18 +141,35 @@ class CertificateSource:
 
     def _download(self, url: str) -> bytes:
         try:
-            # No redirects: the vetted URL must serve the certificate itself.
-            response = self._get(url, timeout=self._timeout, allow_redirects=False)
+            # No redirects: the vetted URL must serve the certificate itself. Streamed, so
+            # that no more than MAX_CERT_BYTES is ever read, whatever the server sends.
+            response = self._get(url, timeout=self._timeout, allow_redirects=False, stream=True)
+            try:
+                if response.status_code != 200:
+                    raise SignatureError(
+                        REASON_CERT_UNAVAILABLE,
+                        f"fetching certificate {url} returned HTTP {response.status_code}",
+                    )
+                return _read_capped(response, url)
+            finally:
+                response.close()
         except (requests.RequestException, ValueError) as exc:
             raise SignatureError(
                 REASON_CERT_UNAVAILABLE, f"could not fetch certificate {url}: {exc}"
             ) from exc
-        if response.status_code != 200:
+
+
+def _read_capped(response: requests.Response, url: str) -> bytes:
+    """The body, or SignatureError(cert_too_large) once it passes MAX_CERT_BYTES."""
+    body = bytearray()
+    for chunk in response.iter_content(chunk_size=8192):
+        body += chunk
+        if len(body) > MAX_CERT_BYTES:
             raise SignatureError(
-                REASON_CERT_UNAVAILABLE,
-                f"fetching certificate {url} returned HTTP {response.status_code}",
+                REASON_CERT_TOO_LARGE,
+                f"certificate {url} is over {MAX_CERT_BYTES} bytes: not an SNS certificate",
             )
-        return bytes(response.content)
+    return bytes(body)
 
 
 def _parse_pem(pem: bytes, url: str) -> x509.Certificate:

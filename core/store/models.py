@@ -189,6 +189,10 @@ class DeadLetter(Base):
     reason_code: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(Blob)
+    # The entry point that refused it (file|upload|sqs|lambda) and the least signature check a
+    # retry must apply (core/ingest/trust.py); NULL in letters older than these columns.
+    entry_point: Mapped[str | None] = mapped_column(String(32))
+    verify_mode: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|resolved
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from factories import make_bounce, make_complaint, sns_envelope
 from pagekit import assert_clean, run_page, table_with
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from core.ingest.dead_letters import list_dead_letters
 from core.ingest.pipeline import Ingester, Item
-from core.store.models import Fact
+from core.store.models import DeadLetter, Fact
 
 BROKEN = b'{"notificationType": "Bounce", "mail": <b>not json</b>'
 
@@ -70,6 +71,30 @@ def test_dead_letters_show_their_reason_and_raw_text_and_can_be_retried(db: Engi
     assert any(s.value.startswith("0 of 1 resolved") for s in at.success)
     (letter,) = list_dead_letters(db)
     assert letter.attempts == 1
+
+
+def test_retry_all_open_does_not_store_an_envelope_poll_sqs_refused_for_its_signature(db: Engine):
+    forged = json.dumps(sns_envelope(make_bounce(["victim@example.com"]))).encode()
+    row = {
+        "received_at": datetime(2024, 1, 1),
+        "source": "sqs:m-1",
+        "reason_code": "bad_signature",
+        "reason": "missing_field: the SNS message's Signature is absent",
+        "raw": forged,
+        "entry_point": "sqs",
+        "verify_mode": "required",
+        "status": "open",
+        "attempts": 0,
+    }
+    with db.begin() as connection:
+        connection.execute(insert(DeadLetter.__table__), [row])
+    at = run_page("ingestion")
+    at.button(key="dead_retry").click().run()
+    assert_clean(at)
+    assert any(s.value.startswith("0 of 1 resolved") for s in at.success)
+    assert facts(db) == 0
+    (letter,) = list_dead_letters(db)
+    assert (letter.status, letter.reason_code) == ("open", "bad_signature")
 
 
 def test_no_dead_letters_is_an_empty_state(db: Engine):
