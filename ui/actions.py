@@ -6,17 +6,17 @@ from core.access import Actor
 from core.ingest.intake import ingest_upload, poll_queue
 from core.ingest.pipeline import Ingester, IngestSummary, verifier_from_settings
 from core.ingest.sqs import PollReport
-from core.settings import Settings
+from core.settings import Settings, VerifyMode
 from ui import resources
 
 
-def ingester(entry_point: str, verify_mode: str) -> Ingester:
+def ingester(entry_point: str, verify_mode: VerifyMode) -> Ingester:
     """An Ingester for this database; cheap, so built per action rather than cached."""
     settings: Settings = resources.settings()
     return Ingester(
         resources.engine(),
         entry_point=entry_point,
-        verify_mode=verify_mode,  # type: ignore[arg-type]
+        verify_mode=verify_mode,
         verifier=verifier_from_settings(settings) if verify_mode != "off" else None,
         batch_size=settings.ingest_batch_size,
     )

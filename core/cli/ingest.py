@@ -15,7 +15,7 @@ from core.ingest.dead_letters import list_dead_letters, retry_dead_letters
 from core.ingest.intake import ingest_stream, poll_queue, start_polling
 from core.ingest.pipeline import Ingester, IngestSummary, verifier_from_settings
 from core.ingest.sources import open_input
-from core.settings import Settings
+from core.settings import Settings, VerifyMode
 from core.store.db import current_revision, make_engine, upgrade
 
 VERIFY_CHOICES = ["off", "when_present", "required"]
@@ -72,11 +72,11 @@ def db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def make_ingester(settings: Settings, entry_point: str, verify: str) -> Ingester:
+def make_ingester(settings: Settings, entry_point: str, verify: VerifyMode) -> Ingester:
     return Ingester(
         make_engine(settings.database_url),
         entry_point=entry_point,
-        verify_mode=verify,  # type: ignore[arg-type]
+        verify_mode=verify,
         verifier=verifier_from_settings(settings) if verify != "off" else None,
         batch_size=settings.ingest_batch_size,
     )

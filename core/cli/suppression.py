@@ -50,7 +50,7 @@ Handler = Callable[[argparse.Namespace, Settings | None], int]
 
 
 def register(
-    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     *,
     gateway_factory: GatewayFactory | None = None,
 ) -> None:
@@ -77,7 +77,7 @@ def register(
 
 
 def _register_suppression(
-    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
     parser = subparsers.add_parser("suppression", help="the SES account suppression list")
