@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import overload
 
 
 def utcnow() -> datetime:
@@ -10,6 +11,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+@overload
+def naive_utc(value: datetime) -> datetime: ...
+@overload
+def naive_utc(value: None) -> None: ...
+@overload
+def naive_utc(value: datetime | None) -> datetime | None: ...
 def naive_utc(value: datetime | None) -> datetime | None:
     """An aware time (botocore returns them) as naive UTC; naive times are taken as UTC."""
     if value is None or value.tzinfo is None:

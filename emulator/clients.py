@@ -34,7 +34,8 @@ def make_client(service: str, endpoint_url: str, retries: int | None = None) -> 
         options["signature_version"] = "s3v4"  # pre-signed URLs as SES hands them out
     if retries is not None:
         options["retries"] = {"total_max_attempts": retries, "mode": "standard"}
-    return boto3.session.Session().client(
+    # boto3-stubs types client() per literal service name only; this takes any name.
+    return boto3.session.Session().client(  # type: ignore[call-overload]
         service,
         region_name=REGION,
         endpoint_url=endpoint_url,

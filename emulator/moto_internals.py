@@ -69,6 +69,7 @@ def _install() -> bool:
     for name, original in zip(_COUNTS, originals, strict=True):
         assert isinstance(original, property) and original.fget is not None
         setattr(Queue, name, property(_cached(name, original.fget)))
+    # Patching moto's class in place is the point here; its stubs say it cannot be done.
     Queue.messages = property(_visible(messages.fget))  # type: ignore[method-assign,assignment]
     Queue._bouncedesk_tuned = True  # type: ignore[attr-defined]
     return True

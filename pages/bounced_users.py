@@ -26,11 +26,11 @@ may_remove = refusal(actor, Action.REMOVE_CONFIRMED)
 with feedback.reported("load the bounced users"):
     page_size = int(st.session_state.get(f"{PREFIX}_page_size", 50))
     page = int(st.session_state.get(f"{PREFIX}_page", 1))
-    frame, total = queries.bounced_page(db, bounced_view.cache_key(flt), page, page_size)
+    frame, total = queries.bounced_page(db, flt, page, page_size)
     pages = max(1, -(-total // page_size))
     if page > pages:  # the filter shrank the result under the current page
         page = 1
-        frame, total = queries.bounced_page(db, bounced_view.cache_key(flt), page, page_size)
+        frame, total = queries.bounced_page(db, flt, page, page_size)
 
     if total == 0:
         feedback.empty_state("No bounced addresses match these filters.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 import streamlit as st
 
@@ -11,13 +12,14 @@ from core.reports.rates import RateStatus, headroom
 from ui import charts, feedback, grid, queries, resources
 from ui.format import labels, percent, timestamp, today_utc
 
-STATUS_COLOURS = {
+BadgeColour = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "primary"]
+STATUS_COLOURS: dict[RateStatus, BadgeColour] = {
     RateStatus.HEALTHY: "green",
     RateStatus.REVIEW: "orange",
     RateStatus.PAUSE: "red",
     RateStatus.UNKNOWN: "gray",
 }
-ENFORCEMENT = {
+ENFORCEMENT: dict[str, tuple[str, BadgeColour]] = {
     "HEALTHY": ("Healthy", "green"),
     "PROBATION": ("Probation (under review)", "orange"),
     "SHUTDOWN": ("Shut down (sending paused)", "red"),
@@ -46,8 +48,11 @@ def account_card(health: object) -> None:
         label, colour = ENFORCEMENT.get(status or "", (status or "Unknown", "gray"))
         st.metric("SES enforcement status", label)
         enabled = getattr(health, "sending_enabled", None)
-        sending = {True: ("Sending enabled", "green"), False: ("Sending disabled", "red")}
-        text, tone = sending.get(enabled, ("Sending: unknown", "gray"))  # type: ignore[arg-type]
+        sending: dict[bool | None, tuple[str, BadgeColour]] = {
+            True: ("Sending enabled", "green"),
+            False: ("Sending disabled", "red"),
+        }
+        text, tone = sending.get(enabled, ("Sending: unknown", "gray"))
         st.badge(text, color=tone)
         st.caption(f"Checked {timestamp(getattr(health, 'account_checked_at', None))}")
 
@@ -138,7 +143,7 @@ with left:
                 key="overview_breakdown",
             )
             colour = "type" if detail == "Type and subtype" else "classification"
-            grouped = by_type.groupby(["day", colour], as_index=False)["count"].sum()
+            grouped = by_type.groupby(["day", colour])["count"].sum().reset_index()
             st.plotly_chart(
                 charts.stacked_bars(grouped, x="day", y="count", colour=colour, title="Events"),
                 key="overview_types_chart",

@@ -21,19 +21,22 @@ size_slot = st.empty()  # filled last, so it counts an import made on this run
 
 may_import = refusal(actor, Action.IMPORT_DIRECTORY)
 upload = st.file_uploader("Users CSV", type=["csv", "txt"], key="ud_file")
-if st.button(
-    "Import users",
-    key="ud_import",
-    type="primary",
-    disabled=upload is None or may_import is not None,
-    help=may_import,
+if (
+    st.button(
+        "Import users",
+        key="ud_import",
+        type="primary",
+        disabled=upload is None or may_import is not None,
+        help=may_import,
+    )
+    and upload is not None
 ):
     with feedback.reported("import the users"), st.spinner("Importing…"):
         report = import_users_csv(
             resources.engine(),
             actor,
-            upload.getvalue(),  # type: ignore[union-attr]
-            source=upload.name,  # type: ignore[union-attr]
+            upload.getvalue(),
+            source=upload.name,
         )
         queries.clear()
         message = (

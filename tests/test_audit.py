@@ -166,7 +166,7 @@ def test_every_export_of_personal_data_leaves_one_entry(engine: Engine, sessions
     synced(sessions, {"a@example.com": "BOUNCE"})
     viewer = person("support", Role.VIEWER)
     marker = last_id(engine)
-    export_bounced_csv(engine, viewer, BouncedFilter(kinds={"hard"}), io.BytesIO())
+    export_bounced_csv(engine, viewer, BouncedFilter(kinds=frozenset({"hard"})), io.BytesIO())
     export_exclusions_csv(engine, viewer, Settings(), io.BytesIO())
     export_console_csv(sessions, viewer)
     export_mirror_csv(engine, viewer, MirrorFilter(), io.BytesIO())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, select
@@ -108,6 +110,20 @@ def test_only_addresses_with_a_bounce_or_complaint_are_listed_newest_first(seede
     assert (mixed.user_id, mixed.name, mixed.last_subtype) == ("U_3", "Mixed Person", "General")
 
 
+def test_a_filter_is_an_immutable_value_equal_whatever_order_its_choices_came_in() -> None:
+    picked = BouncedFilter(kinds=frozenset(["hard", "soft"]), subtypes=frozenset(["General"]))
+    again = BouncedFilter(kinds=frozenset(["soft", "hard"]), subtypes=frozenset(["General"]))
+    assert picked == again and hash(picked) == hash(again)
+    assert {picked: "cached"}[again] == "cached"
+    field = "kinds"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(picked, field, frozenset())
+    # A caller without type checks may still hand over a set: it becomes a frozenset.
+    criteria: dict[str, Any] = {"kinds": {"hard", "soft"}, "subtypes": ["General"]}
+    loose = BouncedFilter(**criteria)
+    assert loose == picked and hash(loose) == hash(picked)
+
+
 def test_the_kind_filter_keeps_addresses_with_any_event_of_a_chosen_kind(seeded: Engine) -> None:
     assert addresses(seeded, kinds={"hard"}) == {
         "hard@example.com",
@@ -201,7 +217,7 @@ def test_pages_split_the_filtered_list_without_overlap_and_keep_the_total(seeded
 
 def test_nonsense_filters_are_refused_with_a_reason(seeded: Engine) -> None:
     for bad in (
-        BouncedFilter(kinds={"bounced"}),
+        BouncedFilter(kinds=frozenset({"bounced"})),
         BouncedFilter(suppression="maybe"),  # type: ignore[arg-type]
         BouncedFilter(confirmed="perhaps"),  # type: ignore[arg-type]
     ):

@@ -13,7 +13,14 @@ import streamlit as st
 
 from core.access import Actor
 from core.audit import parameters_of
-from core.recipients.bounced import AddressDetail, BouncedFilter, address_detail, export_bounced_csv
+from core.recipients.bounced import (
+    AddressDetail,
+    BouncedFilter,
+    Confirmed,
+    Suppression,
+    address_detail,
+    export_bounced_csv,
+)
 from core.recipients.confirmations import ConfirmResult
 from core.suppression.mirror import suppression_detail
 from ui import feedback, grid, queries, resources, selection
@@ -23,8 +30,12 @@ if TYPE_CHECKING:  # types only
     from sqlalchemy import Engine
 
 KINDS = ["hard", "soft", "undetermined", "complaint"]
-SUPPRESSION = {"any": "Any", "suppressed": "On the list", "not_suppressed": "Not on the list"}
-CONFIRMED = {"any": "Any", "yes": "Confirmed valid", "no": "Not confirmed"}
+SUPPRESSION: dict[Suppression, str] = {
+    "any": "Any",
+    "suppressed": "On the list",
+    "not_suppressed": "Not on the list",
+}
+CONFIRMED: dict[Confirmed, str] = {"any": "Any", "yes": "Confirmed valid", "no": "Not confirmed"}
 PAGE_SIZES = [25, 50, 100, 250, 500]
 ENCODINGS = ["UTF-8", "UTF-8 with BOM (Excel)"]
 
@@ -65,14 +76,14 @@ def filters(prefix: str) -> BouncedFilter:
         suppression = row[1].selectbox(
             "Suppression list",
             list(SUPPRESSION),
-            format_func=SUPPRESSION.get,
+            format_func=SUPPRESSION.__getitem__,
             key=f"{prefix}_suppression",
             on_change=on_change,
         )
         confirmed = row[2].selectbox(
             "Confirmed valid",
             list(CONFIRMED),
-            format_func=CONFIRMED.get,
+            format_func=CONFIRMED.__getitem__,
             key=f"{prefix}_confirmed",
             on_change=on_change,
         )
@@ -80,19 +91,15 @@ def filters(prefix: str) -> BouncedFilter:
             "Rows per page", PAGE_SIZES, index=1, key=f"{prefix}_page_size", on_change=on_change
         )
     return BouncedFilter(
-        kinds=set(kinds),
-        subtypes=set(chosen_subtypes),
+        kinds=frozenset(kinds),
+        subtypes=frozenset(chosen_subtypes),
         start=start if isinstance(start, date) else None,
         end=end if isinstance(end, date) else None,
         domain=domain.strip() or None,
         text=text.strip() or None,
-        suppression=suppression,  # type: ignore[arg-type]
-        confirmed=confirmed,  # type: ignore[arg-type]
+        suppression=suppression,
+        confirmed=confirmed,
     )
-
-
-def cache_key(flt: BouncedFilter) -> tuple[object, ...]:
-    return queries.filter_key(flt)
 
 
 def table(prefix: str, frame: pd.DataFrame) -> list[int]:

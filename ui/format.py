@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 
@@ -23,6 +24,6 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
-def labels(columns: object) -> dict[str, str]:
+def labels(columns: Iterable[object]) -> dict[str, str]:
     """Column headers for st.dataframe: "last_bounce_at" -> "Last bounce at"."""
-    return {str(c): str(c).replace("_", " ").capitalize() for c in columns}  # type: ignore[attr-defined]
+    return {str(c): str(c).replace("_", " ").capitalize() for c in columns}

@@ -11,7 +11,7 @@ A test keeps pages and widgets from calling st.dataframe themselves.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -24,7 +24,7 @@ def show(
     *,
     key: str,
     column_config: Mapping[str, Any] | None = None,
-    height: int | str = "auto",
+    height: int | Literal["auto", "stretch", "content"] = "auto",
 ) -> None:
     """A read-only table, index hidden, full width."""
     _export_off()
@@ -33,7 +33,7 @@ def show(
         hide_index=True,
         key=key,
         column_config=column_config,
-        height=height,  # type: ignore[arg-type]
+        height=height,
         width="stretch",
     )
 

@@ -8,6 +8,7 @@ A short TTL bounds how stale a page can be when another replica or the ingester 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date
 from itertools import islice
@@ -38,10 +39,13 @@ def _record(value: object) -> dict[str, Any]:
     """A core value (dataclass or named tuple) as a dict of its fields."""
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
-    return dict(value._asdict())  # type: ignore[attr-defined]
+    if hasattr(value, "_asdict"):  # a named tuple or a SQLAlchemy row
+        return dict(value._asdict())
+    raise TypeError(f"not a dataclass or named tuple: {type(value).__name__}")
 
 
-def _frame(values: list[object], columns: list[str]) -> pd.DataFrame:
+def _frame(values: Sequence[object], columns: list[str]) -> pd.DataFrame:
+    """Core values as a frame; `columns` names the columns when there are no values."""
     if not values:
         return pd.DataFrame(columns=columns)
     return pd.DataFrame([_record(v) for v in values])
@@ -56,10 +60,10 @@ def account_health(db: str) -> reports.AccountHealth:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def rate_trend(db: str, start: date, end: date, kind: str) -> pd.DataFrame:
-    points = reports.rate_trend(resources.engine(), start, end, kind=kind)  # type: ignore[arg-type]
+def rate_trend(db: str, start: date, end: date, kind: reports.Kind) -> pd.DataFrame:
+    points = reports.rate_trend(resources.engine(), start, end, kind=kind)
     columns = ["day", "sends", "sends_source", "events", "daily_rate", "rolling_7d_rate"]
-    frame = _frame(points, [*columns, "official_rate"])  # type: ignore[arg-type]
+    frame = _frame(points, [*columns, "official_rate"])
     for column in ("daily_rate", "rolling_7d_rate", "official_rate"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
@@ -68,7 +72,7 @@ def rate_trend(db: str, start: date, end: date, kind: str) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, show_spinner=False)
 def bounces_by_type(db: str, start: date, end: date) -> pd.DataFrame:
     counts = reports.bounces_by_type(resources.engine(), start, end)
-    frame = _frame(counts, ["day", "classification", "subtype", "count"])  # type: ignore[arg-type]
+    frame = _frame(counts, ["day", "classification", "subtype", "count"])
     if not frame.empty:
         frame["type"] = frame["classification"] + " / " + frame["subtype"].replace("", "—")
     return frame
@@ -78,7 +82,7 @@ def bounces_by_type(db: str, start: date, end: date) -> pd.DataFrame:
 def top_domains(db: str, start: date, end: date, limit: int) -> pd.DataFrame:
     domains = reports.top_domains(resources.engine(), start, end, limit=limit)
     columns = ["domain", "hard", "soft", "undetermined", "complaints", "total"]
-    return _frame(domains, columns)  # type: ignore[arg-type]
+    return _frame(domains, columns)
 
 
 # --- Ingestion -----------------------------------------------------------------------------
@@ -89,7 +93,7 @@ def ingestion_counts(db: str, start: date, end: date) -> pd.DataFrame:
     """Per day: facts stored, duplicates and dead letters (long format for a stacked chart)."""
     days = ingestion_report.ingestion_counts(resources.engine(), start, end)
     columns = ["day", "entry_point", "received", "stored", "duplicates", "dead_lettered"]
-    frame = _frame(days, columns)  # type: ignore[arg-type]
+    frame = _frame(days, columns)
     if frame.empty:
         return pd.DataFrame(columns=["day", "outcome", "count"])
     totals = frame.groupby("day", as_index=False)[["stored", "duplicates", "dead_lettered"]].sum()
@@ -101,7 +105,7 @@ def ingestion_counts(db: str, start: date, end: date) -> pd.DataFrame:
 def recent_runs(db: str, limit: int = 50) -> pd.DataFrame:
     runs = ingestion_report.recent_runs(resources.engine(), limit=limit)
     columns = ["id", "entry_point", "source", "started_at", "finished_at", "received", "stored"]
-    return _frame(runs, [*columns, "duplicates", "dead_lettered", "error"])  # type: ignore[arg-type]
+    return _frame(runs, [*columns, "duplicates", "dead_lettered", "error"])
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -120,7 +124,7 @@ def dead_letters(db: str, page: int, page_size: int) -> pd.DataFrame:
         resources.engine(), limit=page_size, offset=(page - 1) * page_size
     )
     columns = ["id", "received_at", "source", "reason_code", "reason", "attempts", "size"]
-    frame = _frame(letters, columns)  # type: ignore[arg-type]
+    frame = _frame(letters, columns)
     return frame[columns] if not frame.empty else frame
 
 
@@ -151,11 +155,12 @@ BOUNCED_COLUMNS = {
 }
 
 
-def filter_key(flt: BouncedFilter) -> tuple[object, ...]:
-    """A hashable, order-independent form of a filter, for the cache."""
+def _filter_hash(flt: BouncedFilter) -> tuple[object, ...]:
+    """The cache's view of a filter: kinds and subtypes sorted, so the order they were
+    picked in never makes a second cache entry."""
     return (
-        tuple(sorted(flt.kinds)),
-        tuple(sorted(flt.subtypes)),
+        sorted(flt.kinds),
+        sorted(flt.subtypes),
         flt.start,
         flt.end,
         flt.domain,
@@ -165,29 +170,13 @@ def filter_key(flt: BouncedFilter) -> tuple[object, ...]:
     )
 
 
-def filter_from_key(key: tuple[object, ...]) -> BouncedFilter:
-    kinds, subtypes, start, end, domain, text, suppression, confirmed = key
-    return BouncedFilter(
-        kinds=set(kinds),  # type: ignore[call-overload]
-        subtypes=set(subtypes),  # type: ignore[call-overload]
-        start=start,  # type: ignore[arg-type]
-        end=end,  # type: ignore[arg-type]
-        domain=domain,  # type: ignore[arg-type]
-        text=text,  # type: ignore[arg-type]
-        suppression=suppression,  # type: ignore[arg-type]
-        confirmed=confirmed,  # type: ignore[arg-type]
-    )
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, show_spinner=False, hash_funcs={BouncedFilter: _filter_hash})
 def bounced_page(
-    db: str, key: tuple[object, ...], page: int, page_size: int
+    db: str, flt: BouncedFilter, page: int, page_size: int
 ) -> tuple[pd.DataFrame, int]:
     """One page of the bounced list, in display columns, and the total matching."""
-    found = bounced.list_bounced(
-        resources.engine(), filter_from_key(key), page=page, page_size=page_size
-    )
-    frame = _frame(found.rows, list(BOUNCED_COLUMNS))  # type: ignore[arg-type]
+    found = bounced.list_bounced(resources.engine(), flt, page=page, page_size=page_size)
+    frame = _frame(found.rows, list(BOUNCED_COLUMNS))
     frame = frame[list(BOUNCED_COLUMNS)].rename(columns=BOUNCED_COLUMNS)
     return frame, found.total
 
@@ -215,7 +204,7 @@ def suppression_mirror(
 ) -> tuple[pd.DataFrame, int]:
     """One page of the mirror, newest listing first, with each address's confirmation state."""
     rows, total = suppression.list_mirror(resources.engine(), flt, page=page, page_size=page_size)
-    frame = _frame(rows, list(MIRROR_COLUMNS))  # type: ignore[arg-type]
+    frame = _frame(rows, list(MIRROR_COLUMNS))
     return frame[list(MIRROR_COLUMNS)].rename(columns=MIRROR_COLUMNS), total
 
 
@@ -240,7 +229,7 @@ def last_sync(db: str) -> dict[str, Any] | None:
 def removal_candidates(db: str) -> pd.DataFrame:
     candidates = confirmations.removal_candidates(resources.engine())
     columns = ["address", "email_address", "suppression_reason", "suppressed_at"]
-    return _frame(candidates, [*columns, "confirmed_at", "confirmed_by", "note", "last_bounce_at"])  # type: ignore[arg-type]
+    return _frame(candidates, [*columns, "confirmed_at", "confirmed_by", "note", "last_bounce_at"])
 
 
 def console_csv(db: str, actor: Actor) -> bytes:
@@ -263,7 +252,7 @@ def console_csv_left_out(db: str) -> tuple[list[str], list[str]]:
 @st.cache_data(ttl=TTL, show_spinner=False)
 def exclusions_preview(db: str, limit: int) -> pd.DataFrame:
     rows = mailing.excluded_addresses(resources.engine(), resources.settings())
-    return _frame(list(islice(rows, limit)), ["address", "reason", "since"])  # type: ignore[arg-type]
+    return _frame(list(islice(rows, limit)), ["address", "reason", "since"])
 
 
 def exclusions_csv(db: str, bom: bool, actor: Actor) -> bytes:
@@ -296,7 +285,7 @@ def audit_page(
     db: str, flt: audit.AuditFilter, page: int, page_size: int
 ) -> tuple[pd.DataFrame, int]:
     found = audit.list_audit(resources.engine(), flt, page=page, page_size=page_size)
-    frame = _frame(found.rows, list(AUDIT_COLUMNS))  # type: ignore[arg-type]
+    frame = _frame(found.rows, list(AUDIT_COLUMNS))
     return frame[list(AUDIT_COLUMNS)].rename(columns=AUDIT_COLUMNS), found.total
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +25,10 @@ from core.settings import Settings
 from core.store.db import make_engine, session_factory
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-Commands = argparse._SubParsersAction  # type: ignore[type-arg]
+if TYPE_CHECKING:  # argparse's class is generic only in the stubs
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    Commands = argparse._SubParsersAction
 
 DATABASE_HELP = "override the database setting (BOUNCEDESK_DATABASE_URL)"
 

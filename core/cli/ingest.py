@@ -15,7 +15,7 @@ from core.cli.common import Commands, add_command, printable
 from core.ingest.intake import ingest_stream, poll_queue, start_polling
 from core.ingest.pipeline import Ingester, IngestSummary
 from core.ingest.sources import open_input
-from core.settings import Settings
+from core.settings import Settings, VerifyMode
 from core.store.db import make_engine
 
 VERIFY_CHOICES = ["off", "when_present", "required"]
@@ -37,14 +37,16 @@ def register(commands: Commands) -> None:
     poll.add_argument("--wait-seconds", type=int, default=20, metavar="S")
 
 
-def make_ingester(settings: Settings, entry_point: str, verify: str | None = None) -> Ingester:
+def make_ingester(
+    settings: Settings, entry_point: str, verify: VerifyMode | None = None
+) -> Ingester:
     """The configured Ingester of `entry_point`; `verify` (a --verify option) overrides its mode."""
     engine = make_engine(settings.database_url)
     return Ingester.from_settings(
         settings,
         engine,
         entry_point=entry_point,
-        verify_mode=verify,  # type: ignore[arg-type]
+        verify_mode=verify,
     )
 
 

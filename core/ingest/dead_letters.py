@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, Table, func, select, update
 
 from core.access import Action, Actor, require
 from core.audit import record_audit
@@ -17,7 +18,7 @@ from core.ingest.trust import refusal_floor, retry_mode, strictest
 from core.store.db import translated_errors
 from core.store.models import DeadLetter
 
-TABLE = DeadLetter.__table__
+TABLE = cast(Table, DeadLetter.__table__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from core.addresses import domain_of, normalise_address
 from core.policy import classify_bounce, counts_toward_bounce_rate
@@ -291,7 +291,7 @@ def _mapping(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-def _is_object(value: Any) -> bool:
+def _is_object(value: Any) -> TypeGuard[Mapping[str, Any]]:
     # JSON objects arrive as dicts: that check first, the ABC's (much slower) for the rest.
     return type(value) is dict or isinstance(value, Mapping)
 

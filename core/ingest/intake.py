@@ -13,7 +13,7 @@ import gzip
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import Engine
 
@@ -116,5 +116,5 @@ def _record(
 def _stream(data: bytes) -> BinaryIO:
     raw = io.BytesIO(data)
     if data[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+        return cast(BinaryIO, gzip.GzipFile(fileobj=raw))  # a binary file, typed as BufferedIOBase
     return raw

@@ -11,9 +11,9 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, Table, insert
 from sqlalchemy.exc import DBAPIError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -362,7 +362,7 @@ def record_run(
     }
     try:
         with engine.begin() as connection:
-            connection.execute(insert(IngestionRun.__table__), [row])
+            connection.execute(insert(cast(Table, IngestionRun.__table__)), [row])
     except DBAPIError:
         pass
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Table, insert
 
 from core.ingest.events import ParsedFact, storable_text
 from core.store.models import (
@@ -22,10 +22,10 @@ from core.store.models import (
 )
 from core.store.upsert import Merge, insert_ignoring_duplicates, newer_wins, upsert
 
-FACTS = Fact.__table__
-SUMMARIES = AddressSummary.__table__
-DAILY = DailyCount.__table__
-DOMAINS = DailyDomainCount.__table__
+FACTS = cast(Table, Fact.__table__)
+SUMMARIES = cast(Table, AddressSummary.__table__)
+DAILY = cast(Table, DailyCount.__table__)
+DOMAINS = cast(Table, DailyDomainCount.__table__)
 # A reason may quote the input; a long one adds nothing and would overflow a MySQL TEXT.
 MAX_REASON = 2_000
 
@@ -67,11 +67,11 @@ def write_batch(connection: Connection, batch: Batch, received_at: datetime) -> 
     _update_daily_counts(connection, new_facts)
     _update_domain_counts(connection, new_facts)
     insert_ignoring_duplicates(
-        connection, SnsConfirmation.__table__, batch.confirmations, "sns_message_id"
+        connection, cast(Table, SnsConfirmation.__table__), batch.confirmations, "sns_message_id"
     )
     if batch.dead_letters:
         connection.execute(
-            insert(DeadLetter.__table__),
+            insert(cast(Table, DeadLetter.__table__)),
             [_dead_letter_row(row, received_at) for row in batch.dead_letters],
         )
     return Written(

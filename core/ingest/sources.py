@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from core.ingest.pipeline import Item
 
@@ -30,9 +30,12 @@ _DECODER = json.JSONDecoder()
 def open_input(name: str) -> BinaryIO:
     """Open a path (or '-' for stdin) for binary reading, decompressing gzip transparently."""
     raw: BinaryIO = sys.stdin.buffer if name == "-" else Path(name).open("rb")  # noqa: SIM115
-    buffered = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw
+    # typeshed wants a raw stream here; a BufferedReader wraps any readable binary file.
+    buffered = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw  # type: ignore[type-var]
     if buffered.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
+        return cast(
+            BinaryIO, gzip.GzipFile(fileobj=buffered)
+        )  # a binary file, typed as BufferedIOBase
     return buffered
 
 

@@ -72,18 +72,30 @@ SORTS: dict[str, tuple[str, bool]] = {
 MAX_PAGE_SIZE = 1000
 
 
-@dataclass
-class BouncedFilter:
-    """What the bounced list shows; the defaults show every bounced address."""
+Suppression = Literal["any", "suppressed", "not_suppressed"]
+Confirmed = Literal["any", "yes", "no"]
 
-    kinds: set[str] = field(default_factory=set)
-    subtypes: set[str] = field(default_factory=set)
+
+@dataclass(frozen=True, slots=True)
+class BouncedFilter:
+    """What the bounced list shows; the defaults show every bounced address.
+
+    Immutable and hashable, so the dashboard can cache a page by its filter; equal filters
+    are equal whatever order the kinds and subtypes were chosen in."""
+
+    kinds: frozenset[str] = frozenset()
+    subtypes: frozenset[str] = frozenset()
     start: date | None = None
     end: date | None = None
     domain: str | None = None
     text: str | None = None
-    suppression: Literal["any", "suppressed", "not_suppressed"] = "any"
-    confirmed: Literal["any", "yes", "no"] = "any"
+    suppression: Suppression = "any"
+    confirmed: Confirmed = "any"
+
+    def __post_init__(self) -> None:
+        # Callers without type checking (scripts, **kwargs) may still pass a set or a list.
+        object.__setattr__(self, "kinds", frozenset(self.kinds))
+        object.__setattr__(self, "subtypes", frozenset(self.subtypes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,7 +440,8 @@ def export_bounced_csv(
 
 def _describe(flt: BouncedFilter) -> dict[str, Any]:
     return {
-        f.name: sorted(v) if isinstance(v := getattr(flt, f.name), set) else v for f in fields(flt)
+        f.name: sorted(v) if isinstance(v := getattr(flt, f.name), frozenset) else v
+        for f in fields(flt)
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.client import BaseClient
@@ -19,6 +19,13 @@ from botocore.exceptions import BotoCoreError, PartialCredentialsError, ProfileN
 
 from core.errors import AwsConfigurationError
 from core.settings import Settings
+
+if TYPE_CHECKING:  # the boto3-stubs packages are development-only
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sqs import SQSClient
 
 SERVICES = ("sesv2", "ses", "cloudwatch", "s3", "sqs")
 
@@ -40,11 +47,11 @@ class AwsClients:
     """The clients Bounce Desk uses, all for one region. Shared and never mutated."""
 
     region: str
-    sesv2: BaseClient
-    ses: BaseClient
-    cloudwatch: BaseClient
-    s3: BaseClient
-    sqs: BaseClient
+    sesv2: SESV2Client
+    ses: SESClient
+    cloudwatch: CloudWatchClient
+    s3: S3Client
+    sqs: SQSClient
 
 
 def client_config(settings: Settings) -> Config:
@@ -114,6 +121,7 @@ def make_client(
     if endpoint_url:
         options["endpoint_url"] = endpoint_url
     try:
+        # boto3-stubs types client() per literal service name only; this takes any name.
         return session.client(service, **options)  # type: ignore[call-overload]
     except BotoCoreError as exc:
         raise AwsConfigurationError(f"cannot create the {service} client: {exc}") from None
@@ -133,4 +141,11 @@ def make_clients(
         name: make_client(name, settings, session=session, endpoint_url=endpoint_url)
         for name in SERVICES
     }
-    return AwsClients(region=region, **built)
+    return AwsClients(
+        region=region,
+        sesv2=cast("SESV2Client", built["sesv2"]),
+        ses=cast("SESClient", built["ses"]),
+        cloudwatch=cast("CloudWatchClient", built["cloudwatch"]),
+        s3=cast("S3Client", built["s3"]),
+        sqs=cast("SQSClient", built["sqs"]),
+    )

@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from botocore.client import BaseClient
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -46,7 +45,17 @@ from core.ses.clients import (
 )
 from core.settings import Settings
 
+if TYPE_CHECKING:  # the boto3-stubs packages are development-only
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_cloudwatch.type_defs import MetricDataQueryTypeDef
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sesv2 import SESV2Client
+
 T = TypeVar("T")
+C = TypeVar("C")
+ImportAction = Literal["PUT", "DELETE"]
+ImportFormat = Literal["CSV", "JSON"]
 
 THROTTLING_CODES = frozenset(
     {"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException"}
@@ -265,11 +274,11 @@ class SesGateway:
 
     def __init__(
         self,
-        sesv2: BaseClient,
+        sesv2: SESV2Client,
         *,
-        ses: BaseClient | None = None,
-        cloudwatch: BaseClient | None = None,
-        s3: BaseClient | None = None,
+        ses: SESClient | None = None,
+        cloudwatch: CloudWatchClient | None = None,
+        s3: S3Client | None = None,
         request_rate: float = 1.0,
     ) -> None:
         self.sesv2 = sesv2
@@ -357,7 +366,9 @@ class SesGateway:
             )
         return f"s3://{bucket}/{key}"
 
-    def create_import_job(self, s3_url: str, *, action: str, data_format: str = "CSV") -> str:
+    def create_import_job(
+        self, s3_url: str, *, action: ImportAction, data_format: ImportFormat = "CSV"
+    ) -> str:
         """Start a suppression-list import (PUT or DELETE) from an S3 object; returns JobId."""
         with translated("CreateImportJob"):
             response = self.sesv2.create_import_job(
@@ -388,7 +399,7 @@ class SesGateway:
     def get_account(self) -> AccountInfo:
         with translated("GetAccount"):
             response = self.sesv2.get_account()
-        raw = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+        raw: dict[str, Any] = {k: v for k, v in response.items() if k != "ResponseMetadata"}
         quota = raw.get("SendQuota") or {}
         reasons = (raw.get("SuppressionAttributes") or {}).get("SuppressedReasons") or []
         return AccountInfo(
@@ -408,7 +419,7 @@ class SesGateway:
             response = self._require(self.ses, "ses").get_send_statistics()
         return [
             SendDataPoint(
-                at=naive_utc(point["Timestamp"]),  # type: ignore[arg-type]
+                at=naive_utc(point["Timestamp"]),
                 delivery_attempts=int(point.get("DeliveryAttempts", 0)),
                 bounces=int(point.get("Bounces", 0)),
                 complaints=int(point.get("Complaints", 0)),
@@ -433,18 +444,18 @@ class SesGateway:
                 for result in page.get("MetricDataResults", []):
                     yield MetricValues(
                         query_id=result["Id"],
-                        timestamps=[naive_utc(t) for t in result.get("Timestamps", [])],  # type: ignore[misc]
+                        timestamps=[naive_utc(t) for t in result.get("Timestamps", [])],
                         values=[float(v) for v in result.get("Values", [])],
                     )
 
     @staticmethod
-    def _require(client: BaseClient | None, name: str) -> BaseClient:
+    def _require(client: C | None, name: str) -> C:
         if client is None:
             raise AwsConfigurationError(f"this gateway was built without a {name} client")
         return client
 
 
-def _metric_query(query: MetricQuery) -> dict[str, Any]:
+def _metric_query(query: MetricQuery) -> MetricDataQueryTypeDef:
     return {
         "Id": query.query_id,
         "MetricStat": {

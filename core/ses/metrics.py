@@ -16,9 +16,9 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -29,7 +29,7 @@ from core.store.upsert import Merge, upsert
 
 SessionFactory = Callable[[], Session]
 
-POINTS = MetricPoint.__table__
+POINTS = cast(Table, MetricPoint.__table__)
 CLOUDWATCH = "cloudwatch"
 SEND_STATISTICS = "send_statistics"
 SES_NAMESPACE = "AWS/SES"

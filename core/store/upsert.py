@@ -59,7 +59,7 @@ def insert_ignoring_duplicates(
 
 def json_rows(
     connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
-) -> tuple[list[str], Select[Any], dict[str, str]]:
+) -> tuple[list[str], Select[*tuple[Any, ...]], dict[str, str]]:
     """PostgreSQL: the rows as one SELECT over a single JSON parameter: its column names,
     the SELECT, and the parameter to execute it with.
 

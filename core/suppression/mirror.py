@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import Engine, Select, Table, func, select, update
+from sqlalchemy import CursorResult, Engine, Select, Table, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -251,7 +251,8 @@ def _mark_gone(session_factory: SessionFactory, sync_id: int) -> int:
             .values(suppressed=False, unsuppressed_at=utcnow())
         )
         session.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        # An UPDATE's result is a CursorResult, the one with a row count.
+        return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 def _finish_sync(session_factory: SessionFactory, actor: Actor, report: SyncReport) -> None:
