@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.access import Actor
 from core.ingest.intake import ingest_upload, poll_queue
-from core.ingest.pipeline import Ingester, IngestSummary, verifier_from_settings
+from core.ingest.pipeline import Ingester, IngestLimits, IngestSummary, verifier_from_settings
 from core.ingest.sqs import PollReport
 from core.settings import Settings
 from ui import resources
@@ -19,6 +19,7 @@ def ingester(entry_point: str, verify_mode: str) -> Ingester:
         verify_mode=verify_mode,  # type: ignore[arg-type]
         verifier=verifier_from_settings(settings) if verify_mode != "off" else None,
         batch_size=settings.ingest_batch_size,
+        limits=IngestLimits.from_settings(settings),
     )
 
 

@@ -13,7 +13,14 @@ from typing import Any
 from core.access import cli_actor
 from core.ingest.dead_letters import list_dead_letters, retry_dead_letters
 from core.ingest.intake import ingest_stream, poll_queue, start_polling
-from core.ingest.pipeline import Ingester, IngestSummary, verifier_from_settings
+from core.ingest.pipeline import (
+    LIMIT_COUNTS,
+    Ingester,
+    IngestLimits,
+    IngestSummary,
+    limit_notes,
+    verifier_from_settings,
+)
 from core.ingest.sources import open_input
 from core.settings import Settings
 from core.store.db import current_revision, make_engine, upgrade
@@ -79,6 +86,7 @@ def make_ingester(settings: Settings, entry_point: str, verify: str) -> Ingester
         verify_mode=verify,  # type: ignore[arg-type]
         verifier=verifier_from_settings(settings) if verify != "off" else None,
         batch_size=settings.ingest_batch_size,
+        limits=IngestLimits.from_settings(settings),
     )
 
 
@@ -97,6 +105,8 @@ def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
         with stream:
             summary = ingest_stream(ingester, actor, stream, label)
         print(f"{label}: {format_summary(summary)}", file=sys.stderr)
+        for note in limit_notes(summary, ingester.limits):
+            print(f"{label}: cut: {note}", file=sys.stderr)
         total.add(summary)
     print(format_summary(total))
     return 1 if unreadable else 0
@@ -122,7 +132,11 @@ def poll_sqs(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{report.messages} message(s): {format_summary(report.summary)}", flush=True)
 
     start_polling(ingester.engine, actor, args.queue_url)
-    poll_forever(sqs, args.queue_url, ingester, on_report=show, **options)
+
+    def problem(message: str) -> None:
+        print(f"error: {message}", file=sys.stderr, flush=True)
+
+    poll_forever(sqs, args.queue_url, ingester, on_report=show, on_problem=problem, **options)
     return 0
 
 
@@ -151,5 +165,6 @@ def dead_letters_retry(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def format_summary(summary: IngestSummary) -> str:
-    parts = [f"{name} {value}" for name, value in summary.as_dict().items()]
+    counts = summary.as_dict().items()
+    parts = [f"{name} {n}" for name, n in counts if n or name not in LIMIT_COUNTS]
     return ", ".join(parts)

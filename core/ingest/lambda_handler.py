@@ -16,7 +16,14 @@ from typing import Any
 
 from core.clock import utcnow
 from core.errors import StoreUnavailable
-from core.ingest.pipeline import Ingester, IngestSummary, Item, record_run, verifier_from_settings
+from core.ingest.pipeline import (
+    Ingester,
+    IngestLimits,
+    IngestSummary,
+    Item,
+    record_run,
+    verifier_from_settings,
+)
 from core.settings import load_settings
 from core.store.db import make_engine
 
@@ -35,6 +42,7 @@ def _ingester() -> Ingester:
         verify_mode=verify,
         verifier=verifier_from_settings(settings) if verify != "off" else None,
         batch_size=settings.ingest_batch_size,
+        limits=IngestLimits.from_settings(settings),
     )
 
 

@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import StoreUnavailable
@@ -134,6 +134,21 @@ def translated_errors() -> Iterator[None]:
         yield
     except DBAPIError as exc:
         raise StoreUnavailable(describe_database_error(exc)) from exc
+
+
+# MySQL/MariaDB errors about one statement's values: packet too large, data too long,
+# incorrect string, out of range, bad datetime, invalid JSON, and the connection the server
+# drops after a packet too large.
+_MYSQL_VALUE_ERRORS = frozenset({1153, 1406, 1366, 1264, 1292, 3140, 2006, 2013})
+
+
+def refuses_the_values(exc: BaseException | None) -> bool:
+    """Whether a database error is about the values written (so another row could still be
+    stored), not about the database itself (down, schema missing)."""
+    if isinstance(exc, DataError | IntegrityError):
+        return True
+    args = getattr(getattr(exc, "orig", None), "args", None) or (None,)
+    return isinstance(exc, DBAPIError) and args[0] in _MYSQL_VALUE_ERRORS
 
 
 def describe_database_error(exc: DBAPIError) -> str:
