@@ -30,6 +30,17 @@ CONFIG_FILE_VARIABLE = "BOUNCEDESK_CONFIG_FILE"
 # touched, so larger chunks write less per item: against 500, a quarter less CPU and a third
 # less time into SQLite, for about 15 MB more memory while a chunk is held.
 DEFAULT_INGEST_BATCH_SIZE = 5_000
+# A chunk is also committed once the input it holds reaches this many bytes, so memory and
+# transaction size stay bounded however large the items are.
+DEFAULT_INGEST_BATCH_BYTES = 16 << 20
+# SNS and SQS messages are at most 256 KiB, so a larger item is not an SES notification:
+# it is kept as a bounded prefix with its size and sha256. The upper bound keeps one row
+# well inside MariaDB's default max_allowed_packet (16 MiB).
+DEFAULT_INGEST_MAX_ITEM_BYTES = 1 << 20
+MAX_INGEST_ITEM_BYTES = 4 << 20
+# Decompressed bytes read from one file or upload: a gzip bomb stops here.
+DEFAULT_INGEST_MAX_FILE_BYTES = 1 << 30
+DEFAULT_INGEST_MAX_DEAD_LETTERS_PER_FILE = 10_000
 
 VerifyMode = Literal["off", "when_present", "required"]
 # arn:PARTITION:sns:REGION:ACCOUNT:TOPIC (a FIFO topic's name ends in .fifo).
@@ -63,6 +74,14 @@ class Settings(BaseSettings):
     sns_topic_arns: list[str] = Field(default_factory=list, validate_default=True)
     sns_max_message_age_seconds: int | None = Field(default=None, ge=1)
     ingest_batch_size: int = Field(default=DEFAULT_INGEST_BATCH_SIZE, ge=1, le=10_000)
+    ingest_batch_bytes: int = Field(default=DEFAULT_INGEST_BATCH_BYTES, ge=1 << 16, le=1 << 30)
+    ingest_max_item_bytes: int = Field(
+        default=DEFAULT_INGEST_MAX_ITEM_BYTES, ge=1 << 10, le=MAX_INGEST_ITEM_BYTES
+    )
+    ingest_max_file_bytes: int = Field(default=DEFAULT_INGEST_MAX_FILE_BYTES, ge=1 << 10)
+    ingest_max_dead_letters_per_file: int = Field(
+        default=DEFAULT_INGEST_MAX_DEAD_LETTERS_PER_FILE, ge=1
+    )
 
     # AWS / SES gateway
     aws_region: str | None = None

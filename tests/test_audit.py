@@ -183,7 +183,7 @@ def test_every_export_of_personal_data_leaves_one_entry(engine: Engine, sessions
     assert (bounced.actor, parameters_of(bounced)["role"]) == ("support", "viewer")
 
 
-def test_a_directory_import_a_dead_letter_retry_and_an_upload_each_leave_one_entry(
+def test_a_directory_import_a_dead_letter_retry_and_an_upload_are_each_audited(
     engine: Engine,
 ) -> None:
     with engine.begin() as connection:
@@ -201,6 +201,7 @@ def test_a_directory_import_a_dead_letter_retry_and_an_upload_each_leave_one_ent
     assert entries_after(engine, marker) == [
         ("directory.import", None, "1 added, 0 updated"),
         ("dead_letters.retry", None, "0 of 1 resolved"),
+        ("ingest.upload", None, "started"),
         ("ingest.upload", None, "completed"),
     ]
     directory = list_audit(engine, AuditFilter(action="directory.import")).rows[0]
@@ -209,7 +210,7 @@ def test_a_directory_import_a_dead_letter_retry_and_an_upload_each_leave_one_ent
 
 def test_a_failing_upload_is_recorded_as_failed_with_the_error(engine: Engine) -> None:
     class Failing(Ingester):
-        def ingest(self, items: Any, source: str) -> Any:
+        def ingest(self, items: Any, source: str, **_: Any) -> Any:
             raise AwsCallFailed("the store went away")
 
     marker = last_id(engine)

@@ -235,14 +235,15 @@ def test_ingesting_by_hand_is_audited_and_needs_the_operator_role(
     (workdir / "n.ndjson").write_bytes(ndjson([make_bounce(["a@example.com"])]))
     monkeypatch.setenv("BOUNCEDESK_ACTOR", "ops@qube.example")
     assert main(["--database-url", url, "ingest", "n.ndjson"]) == 0
-    [entry] = list_audit(make_engine(url), AuditFilter(action="ingest.files")).rows
+    entries = list_audit(make_engine(url), AuditFilter(action="ingest.files")).rows
+    [entry] = [entry for entry in entries if entry.outcome != "started"]
     assert (entry.actor, entry.outcome) == ("ops@qube.example", "completed")
     assert parameters_of(entry)["stored"] == 1 and parameters_of(entry)["file"] == "n.ndjson"
     monkeypatch.setenv("BOUNCEDESK_CLI_ROLE", "viewer")
     capsys.readouterr()
     assert main(["--database-url", url, "ingest", "n.ndjson"]) == 1
     assert "needs the operator role (yours: viewer)" in capsys.readouterr().err
-    assert list_audit(make_engine(url), AuditFilter(action="ingest.files")).total == 1
+    assert list_audit(make_engine(url), AuditFilter(action="ingest.files")).total == 2
 
 
 def test_dead_letters_list_shows_a_hostile_file_name_as_escapes_not_terminal_controls(

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from core.cli.main import main
 from core.ingest import pipeline as ingest_module
 from core.ingest.pipeline import Ingester
-from core.ingest.sqs import poll_once
+from core.ingest.sqs import poll_forever, poll_once
 from core.store.db import make_engine
 from tests.ingest_factories import count, make_bounce, make_send, rows, sns_envelope
 
@@ -206,3 +206,57 @@ def test_poll_sqs_exits_non_zero_when_the_database_is_unavailable(
     assert code != 0
     assert "database error" in capsys.readouterr().err
     assert on_queue(sqs, queue) == 1
+
+
+class FlakySqs:
+    """The moto client, whose first `failures` receive calls fail like an SQS outage."""
+
+    def __init__(self, client: Any, failures: int) -> None:
+        self.client, self.failures, self.receives = client, failures, 0
+
+    def receive_message(self, **kwargs: Any) -> Any:
+        self.receives += 1
+        if self.receives <= self.failures:
+            raise ConnectionError("Could not connect to the endpoint URL")
+        return self.client.receive_message(**kwargs)
+
+    def delete_message_batch(self, **kwargs: Any) -> Any:
+        return self.client.delete_message_batch(**kwargs)
+
+
+def forever(sqs: Any, queue: str, engine: Engine, rounds: int) -> tuple[list[str], list[float]]:
+    """poll_forever for `rounds` receive attempts or sleeps; what it said and slept."""
+    problems: list[str] = []
+    sleeps: list[float] = []
+    steps = iter(range(rounds))
+    poll_forever(
+        sqs, queue, Ingester(engine, entry_point="sqs"), wait_seconds=0,
+        on_problem=problems.append, sleep=sleeps.append,
+        should_stop=lambda: next(steps, None) is None,
+    )  # fmt: skip
+    return problems, sleeps
+
+
+def test_poll_forever_backs_off_after_sqs_errors_reports_them_once_and_keeps_polling(
+    sqs: Any, queue: str, sqlite_engine: Engine
+) -> None:
+    send(sqs, queue, body(make_bounce(["a@example.com"])))
+    problems, sleeps = forever(FlakySqs(sqs, failures=3), queue, sqlite_engine, rounds=6)
+    assert count(sqlite_engine, "facts") == 1 and on_queue(sqs, queue) == 0
+    assert len(sleeps) == 3 and sleeps[0] < sleeps[2] <= 4
+    assert len(problems) == 2  # the error once, with what happens next; then the recovery
+    assert "Could not connect" in problems[0] and "polling again in" in problems[0]
+    assert problems[1].startswith("recovered")
+
+
+def test_while_the_database_is_down_poll_forever_stops_receiving_and_checks_the_database(
+    sqs: Any, queue: str
+) -> None:
+    send(sqs, queue, body(make_bounce()))
+    counting = FlakySqs(sqs, failures=0)
+    problems, sleeps = forever(counting, queue, make_engine(CLOSED_PORT_URL), rounds=8)
+    assert counting.receives == 1  # not once per round: each receive spends maxReceiveCount
+    assert on_queue(sqs, queue) == 1
+    assert len(sleeps) >= 5
+    [problem] = problems
+    assert "database error" in problem and "not receiving until the database answers" in problem

@@ -13,7 +13,12 @@ from typing import Any
 from core.access import cli_actor
 from core.cli.common import Commands, add_command, printable
 from core.ingest.intake import ingest_stream, poll_queue, start_polling
-from core.ingest.pipeline import Ingester, IngestSummary
+from core.ingest.pipeline import (
+    LIMIT_COUNTS,
+    Ingester,
+    IngestSummary,
+    limit_notes,
+)
 from core.ingest.sources import open_input
 from core.settings import Settings, VerifyMode
 from core.store.db import make_engine
@@ -65,6 +70,8 @@ def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
         with stream:
             summary = ingest_stream(ingester, actor, stream, label)
         print(f"{printable(label)}: {format_summary(summary)}", file=sys.stderr)
+        for note in limit_notes(summary, ingester.limits):
+            print(f"{printable(label)}: cut: {printable(note)}", file=sys.stderr)
         total.add(summary)
     print(format_summary(total))
     return 1 if unreadable else 0
@@ -90,10 +97,15 @@ def poll_sqs(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{report.messages} message(s): {format_summary(report.summary)}", flush=True)
 
     start_polling(ingester.engine, actor, args.queue_url)
-    poll_forever(sqs, args.queue_url, ingester, on_report=show, **options)
+
+    def problem(message: str) -> None:
+        print(f"error: {message}", file=sys.stderr, flush=True)
+
+    poll_forever(sqs, args.queue_url, ingester, on_report=show, on_problem=problem, **options)
     return 0
 
 
 def format_summary(summary: IngestSummary) -> str:
-    parts = [f"{name} {value}" for name, value in summary.as_dict().items()]
+    counts = summary.as_dict().items()
+    parts = [f"{name} {n}" for name, n in counts if n or name not in LIMIT_COUNTS]
     return ", ".join(parts)

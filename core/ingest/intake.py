@@ -2,9 +2,11 @@
 the CLI, and a round of SQS polling started by someone.
 
 The Lambda and the ingester itself (`core.ingest.pipeline`) are the system and act for nobody; these
-wrappers are what a person calls, so they check the role (operator) and leave an audit
-entry with the counts. Ingestion commits its own batches, so the entry is written right
-after them (and says `failed`, with the error, when the ingestion raised).
+wrappers are what a person calls, so they check the role (operator) and leave audit
+entries. A file or upload gets an entry `started` (naming its ingestion run) in the
+transaction that records the run, before anything of it is stored, so a killed ingest
+still has both; ingestion commits its own batches, so the entry with the counts is written
+right after them (and says `failed`, with the error, when the ingestion raised).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from core.access import Action, Actor, require
 from core.audit import record_audit
-from core.ingest.pipeline import Ingester, IngestSummary
+from core.ingest.pipeline import Ingester, IngestSummary, limit_notes
 from core.ingest.sources import read_items
 from core.ingest.sqs import PollReport, poll_once
 from core.store.db import translated_errors
@@ -32,18 +34,39 @@ def ingest_upload(ingester: Ingester, actor: Actor, name: str, data: bytes) -> I
     require(actor, Action.INGEST)
     source = f"upload:{name}"
     parameters: dict[str, Any] = {"file": name, "bytes": len(data)}
-    with _audited(ingester.engine, actor, "ingest.upload", parameters) as outcome:
-        summary = ingester.ingest(read_items(_stream(data), source), source)
-        outcome(summary.as_dict())
-    return summary
+    stream = _stream(data)
+    return _ingest_audited(ingester, actor, "ingest.upload", parameters, stream, source, source)
 
 
 def ingest_stream(ingester: Ingester, actor: Actor, stream: BinaryIO, label: str) -> IngestSummary:
     """Store a notification file named on the command line (already opened)."""
     require(actor, Action.INGEST)
-    with _audited(ingester.engine, actor, "ingest.files", {"file": label}) as outcome:
-        summary = ingester.ingest(read_items(stream, f"file:{label}"), source=label)
-        outcome(summary.as_dict())
+    parameters = {"file": label}
+    source = f"file:{label}"
+    return _ingest_audited(ingester, actor, "ingest.files", parameters, stream, source, label)
+
+
+def _ingest_audited(
+    ingester: Ingester,
+    actor: Actor,
+    action: str,
+    parameters: dict[str, Any],
+    stream: BinaryIO,
+    source: str,
+    run_source: str,
+) -> IngestSummary:
+    """Ingest one file: `started` with the run, then `completed` (with the counts and what
+    the limits cut) or `failed`."""
+
+    def started(connection: Connection, run_id: int) -> None:
+        parameters["run"] = run_id
+        record_audit(connection, actor, action, None, "started", parameters)
+
+    with _audited(ingester.engine, actor, action, parameters) as outcome:
+        items = read_items(stream, source, ingester.limits)
+        summary = ingester.ingest(items, run_source, on_start=started)
+        notes = limit_notes(summary, ingester.limits)
+        outcome({**summary.as_dict(), **({"cut_reasons": notes} if notes else {})})
     return summary
 
 

@@ -2,18 +2,22 @@
 
 The batch path never raises for bad input: every item ends as stored facts, duplicates,
 a recorded confirmation, an ignored notice, or a dead letter with its bytes and reason.
-Only an unavailable database stops it, and then nothing of the failed chunk is committed.
+Input past a limit (`IngestLimits`) is kept as a bounded dead letter or counted as `cut`,
+and the summary says why (`limit_notes`). A chunk the database refuses is retried item by
+item, so one item it cannot store is dead-lettered alone; only an unavailable database
+stops the run. Each run is recorded when it starts and updated in every chunk's
+transaction, so a killed run still leaves its row (status `running`) beside its facts.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Connection, Engine, Table, insert, update
 from sqlalchemy.exc import DBAPIError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -33,24 +37,73 @@ from core.ingest.events import (
     parse_notification,
     storable_text,
 )
-from core.ingest.recording import Batch, DeadLetterRow, write_batch
+from core.ingest.recording import Batch, DeadLetterRow, Written, write_batch
 from core.ingest.signatures import CertificateSource, verify_sns_message
 from core.ingest.trust import entry_point_modes, refusal_floor, strictest
-from core.settings import DEFAULT_INGEST_BATCH_SIZE, Settings
-from core.store.db import describe_database_error
+from core.settings import (
+    DEFAULT_INGEST_BATCH_BYTES,
+    DEFAULT_INGEST_BATCH_SIZE,
+    DEFAULT_INGEST_MAX_DEAD_LETTERS_PER_FILE,
+    DEFAULT_INGEST_MAX_FILE_BYTES,
+    DEFAULT_INGEST_MAX_ITEM_BYTES,
+    Settings,
+)
+from core.store.db import describe_database_error, refuses_the_values
 from core.store.models import IngestionRun
 
 UNPARSED: Any = object()
+RUNS = cast(Table, IngestionRun.__table__)
+# What a dead letter keeps of an item over the size limit (with its size and sha256).
+PREFIX_BYTES = 64 << 10
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """How much one run may read, hold and dead-letter (see the settings of the same names)."""
+
+    max_item_bytes: int = DEFAULT_INGEST_MAX_ITEM_BYTES
+    max_file_bytes: int = DEFAULT_INGEST_MAX_FILE_BYTES
+    max_dead_letters_per_file: int = DEFAULT_INGEST_MAX_DEAD_LETTERS_PER_FILE
+    batch_bytes: int = DEFAULT_INGEST_BATCH_BYTES
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IngestLimits:
+        return cls(
+            max_item_bytes=settings.ingest_max_item_bytes,
+            max_file_bytes=settings.ingest_max_file_bytes,
+            max_dead_letters_per_file=settings.ingest_max_dead_letters_per_file,
+            batch_bytes=settings.ingest_batch_bytes,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Item:
     """One unit of raw input: bytes as received, where they came from, and (when a reader
-    already decoded them) the JSON value."""
+    already decoded them) the JSON value. A reader that already knows the item is unusable
+    (too large, the rest of a file not read) says why in `problem` (reason code, reason);
+    `raw` is then a bounded prefix."""
 
     raw: bytes
     source: str
     value: Any = UNPARSED
+    problem: tuple[str, str] | None = None
+
+
+TOO_LARGE = "too_large"
+FILE_TOO_LARGE = "file_too_large"
+
+
+def oversized_item(prefix: bytes, source: str, size: int, sha256: str, limit: int) -> Item:
+    """An item over `limit` bytes, as the dead letter that lets an operator see what it was."""
+    reason = (
+        f"{size} bytes, over ingest_max_item_bytes ({limit}); sha256 {sha256};"
+        f" kept: the first {len(prefix)} bytes"
+    )
+    return Item(prefix, source, problem=(TOO_LARGE, reason))
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(slots=True)
@@ -64,6 +117,11 @@ class IngestSummary:
     dead_lettered: int = 0
     confirmations: int = 0
     ignored: int = 0
+    # Past the limits: items kept as a bounded prefix (also dead-lettered), dead letters not
+    # stored because the file reached its cap, files or uploads not read to the end.
+    truncated: int = 0
+    cut: int = 0
+    files_cut: int = 0
 
     def add(self, other: IngestSummary) -> None:
         # Spelled out: this runs once per item, and a loop over the fields cost five times more.
@@ -73,9 +131,38 @@ class IngestSummary:
         self.dead_lettered += other.dead_lettered
         self.confirmations += other.confirmations
         self.ignored += other.ignored
+        self.truncated += other.truncated
+        self.cut += other.cut
+        self.files_cut += other.files_cut
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+LIMIT_COUNTS = ("truncated", "cut", "files_cut")
+
+
+def limit_notes(summary: IngestSummary, limits: IngestLimits) -> list[str]:
+    """One line per limit a run reached: what was cut and why (the CLI prints them, the run
+    and the audit entry keep them)."""
+    notes = []
+    if summary.truncated:
+        notes.append(
+            f"{summary.truncated} item(s) over {limits.max_item_bytes} bytes"
+            " (ingest_max_item_bytes) kept as dead letters with their first"
+            f" {PREFIX_BYTES} bytes, size and sha256"
+        )
+    if summary.cut:
+        notes.append(
+            f"{summary.cut} dead letter(s) past {limits.max_dead_letters_per_file} per file"
+            " (ingest_max_dead_letters_per_file) counted but not stored"
+        )
+    if summary.files_cut:
+        notes.append(
+            f"{summary.files_cut} file(s) not read past {limits.max_file_bytes} decompressed"
+            " bytes (ingest_max_file_bytes); see their file_too_large dead letters"
+        )
+    return notes
 
 
 @dataclass(slots=True)
@@ -96,13 +183,16 @@ class Digested:
             summary.dead_lettered,
             summary.confirmations,
             summary.ignored,
+            summary.truncated,
+            summary.cut,
+            summary.files_cut,
         )
 
     def forget_since(self, mark: tuple[int, ...]) -> None:
         """Drop what was added after `mark` (an item that failed half-way)."""
         batch, summary = self.batch, self.summary
         del batch.facts[mark[0] :], batch.confirmations[mark[1] :], batch.dead_letters[mark[2] :]
-        summary.received, summary.dead_lettered, summary.confirmations, summary.ignored = mark[3:]
+        summary.received, summary.dead_lettered, summary.confirmations, summary.ignored = mark[3:7]
 
 
 def verifier_from_settings(settings: Settings) -> Callable[[Any], None]:
@@ -127,6 +217,14 @@ def digest_into(result: Digested, item: Item, unwrapper: Unwrapper) -> None:
     """Add one item, parsed completely, to `result`; never raises (after an unexpected
     error the item is a dead letter, and nothing else of it is kept)."""
     mark, received = result.mark(), result.summary.received
+    if item.problem is not None:
+        result.summary.received += 1
+        if item.problem[0] == TOO_LARGE:
+            result.summary.truncated += 1
+        elif item.problem[0] == FILE_TOO_LARGE:
+            result.summary.files_cut += 1
+        _dead_letter(result, item.source, Unusable(item.raw, *item.problem))
+        return
     try:
         units: Iterable[Unwrapped]
         if item.value is UNPARSED:
@@ -203,6 +301,52 @@ def confirmation_row(unit: SnsConfirmationMessage) -> dict[str, Any]:
     }
 
 
+@dataclass(slots=True)
+class _Chunk:
+    """The next items, parsed into one Digested, with where each item starts in it and its
+    bytes: enough to retry item by item when the database refuses the chunk. Plain ints
+    and bytes, so the garbage collector has nothing per item to walk."""
+
+    digested: Digested = field(default_factory=Digested)
+    marks: list[tuple[int, ...]] = field(default_factory=list)
+    raws: list[bytes] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def pieces(self) -> Iterator[tuple[Digested, bytes, str]]:
+        """Each item's own Digested, with its bytes and source."""
+        batch = self.digested.batch
+        ends = [*self.marks[1:], self.digested.mark()]
+        for start, end, raw, source in zip(self.marks, ends, self.raws, self.sources, strict=True):
+            one = Digested(
+                Batch(
+                    batch.facts[start[0] : end[0]],
+                    batch.confirmations[start[1] : end[1]],
+                    batch.dead_letters[start[2] : end[2]],
+                )
+            )
+            for name, before, after in zip(_MARKED, start[3:], end[3:], strict=True):
+                setattr(one.summary, name, after - before)
+            yield one, raw, source
+
+
+# The summary counts in `Digested.mark()`, in its order after the three list lengths.
+_MARKED = ("received", "dead_lettered", "confirmations", "ignored", *LIMIT_COUNTS)
+
+
+@dataclass(slots=True)
+class _Run:
+    """The `ingestion_runs` row of one `Ingester.ingest` call and what it has committed."""
+
+    id: int
+    total: IngestSummary = field(default_factory=IngestSummary)
+
+    def save(self, connection: Connection, more: IngestSummary) -> None:
+        """Write the totals including `more`, in the transaction that commits `more`."""
+        counts = replace(self.total)
+        counts.add(more)
+        connection.execute(update(RUNS).where(RUNS.c.id == self.id).values(**_run_counts(counts)))
+
+
 class Ingester:
     """Stores items in chunks, one transaction per chunk, and logs each run.
 
@@ -221,6 +365,7 @@ class Ingester:
         batch_size: int = DEFAULT_INGEST_BATCH_SIZE,
         topic_arns: Collection[str] = (),
         entry_point_modes: Mapping[str, VerifyMode] | None = None,
+        limits: IngestLimits | None = None,
     ) -> None:
         self.engine = engine
         self.entry_point = entry_point
@@ -230,6 +375,7 @@ class Ingester:
         self.entry_point_modes = dict(entry_point_modes or {})
         self.unwrapper = self.unwrapper_for(verify_mode)
         self.batch_size = batch_size
+        self.limits = limits or IngestLimits()
 
     @classmethod
     def from_settings(
@@ -251,6 +397,7 @@ class Ingester:
             batch_size=settings.ingest_batch_size,
             topic_arns=settings.sns_topic_arns,
             entry_point_modes=modes,
+            limits=IngestLimits.from_settings(settings),
         )
 
     def unwrapper_for(self, verify_mode: VerifyMode) -> Unwrapper:
@@ -259,29 +406,102 @@ class Ingester:
             verify_mode=verify_mode, verifier=self.verifier, topic_arns=self.topic_arns
         )
 
-    def ingest(self, items: Iterable[Item], source: str) -> IngestSummary:
-        """Store everything in `items`; raise StoreUnavailable if the database fails."""
-        started = utcnow()
-        total = IngestSummary()
+    def ingest(
+        self,
+        items: Iterable[Item],
+        source: str,
+        *,
+        on_start: Callable[[Connection, int], None] | None = None,
+    ) -> IngestSummary:
+        """Store everything in `items`; raise StoreUnavailable if the database fails.
+
+        The run's row is committed (status `running`) before the first item is read, with
+        whatever `on_start(connection, run_id)` writes in the same transaction (an audit
+        entry); every chunk's transaction updates its counts; the end sets `finished` or
+        `failed`.
+        """
+        run = _Run(start_run(self.engine, self.entry_point, source, on_start))
         iterator = iter(items)
         try:
-            while (chunk := self._digest_chunk(iterator)).summary.received:
-                total.add(self.commit([chunk]))
+            while (chunk := self._digest_chunk(iterator, run.total)).marks:
+                self._commit_chunk(chunk, run)
                 del chunk  # before the next one is read: one chunk in memory at a time
-        except StoreUnavailable as exc:
-            self._log(source, started, total, str(exc))
+        except Exception as exc:
+            finish_run(self.engine, run, "failed", str(exc) or repr(exc), self.limits)
             raise
-        self._log(source, started, total, None)
-        return total
+        finish_run(self.engine, run, "finished", None, self.limits)
+        return run.total
 
-    def _digest_chunk(self, items: Iterator[Item]) -> Digested:
-        """The next `batch_size` items, parsed into one Digested: each item is parsed as it
-        is read and leaves nothing of its own behind, neither its decoded JSON nor objects
-        per item (the garbage collector walks every one that lives through the chunk)."""
-        chunk = Digested()
-        for item in islice(items, self.batch_size):
-            digest_into(chunk, item, self.unwrapper)
+    def _digest_chunk(self, items: Iterator[Item], committed: IngestSummary) -> _Chunk:
+        """The next items up to `batch_size` of them or `limits.batch_bytes` of input, parsed
+        as they are read: each leaves nothing of its own behind but its bytes and a mark.
+        Dead letters past the per-file cap are counted as `cut`, not kept."""
+        chunk, limits = _Chunk(), self.limits
+        digested, size = chunk.digested, 0
+        while len(chunk.marks) < self.batch_size and size < limits.batch_bytes:
+            item = next(items, None)
+            if item is None:
+                break
+            chunk.marks.append(digested.mark())
+            chunk.raws.append(item.raw)
+            chunk.sources.append(item.source)
+            size += len(item.raw)
+            digest_into(digested, item, self.unwrapper)
+            excess = committed.dead_lettered + digested.summary.dead_lettered
+            excess -= limits.max_dead_letters_per_file
+            if excess > 0 and (item.problem is None or item.problem[0] != FILE_TOO_LARGE):
+                # Past the cap: counted, not stored (the file's cut is always kept).
+                del digested.batch.dead_letters[-excess:]
+                digested.summary.dead_lettered -= excess
+                digested.summary.cut += excess
         return chunk
+
+    def _commit_chunk(self, chunk: _Chunk, run: _Run) -> None:
+        try:
+            self._commit_counted(chunk.digested, run)
+        except StoreUnavailable as whole:
+            if not refuses_the_values(whole.__cause__):
+                raise
+            if len(chunk.marks) == 1:
+                self._commit_refused(chunk.digested, chunk.raws[0], chunk.sources[0], run, whole)
+                return
+            # Which item did the database refuse (a value it cannot hold, a packet too
+            # large)? Alone, each of the others is stored and that one is dead-lettered.
+            for one, raw, source in chunk.pieces():
+                try:
+                    self._commit_counted(one, run)
+                except StoreUnavailable as exc:
+                    if not refuses_the_values(exc.__cause__):
+                        raise
+                    self._commit_refused(one, raw, source, run, exc)
+
+    def _commit_refused(
+        self, one: Digested, raw: bytes, source: str, run: _Run, error: StoreUnavailable
+    ) -> None:
+        """Store an item the database refused as a dead letter with the database's reason;
+        if even that fails, the database is unavailable and the first error is raised."""
+        letter = Digested(summary=IngestSummary(received=one.summary.received))
+        reason, kept = str(error), raw[:PREFIX_BYTES]
+        if len(kept) < len(raw):
+            reason += f"; {len(raw)} bytes, sha256 {sha256_hex(raw)}; kept: the first {len(kept)}"
+            letter.summary.truncated += 1
+        _dead_letter(letter, source, Unusable(kept, "store_error", reason))
+        try:
+            self._commit_counted(letter, run)
+        except StoreUnavailable:
+            raise error from None
+
+    def _commit_counted(self, digested: Digested, run: _Run) -> IngestSummary:
+        """Write one Digested and the run's new totals in one transaction."""
+        summary = replace(digested.summary)
+
+        def count(connection: Connection, written: Written) -> None:
+            summary.stored, summary.duplicates = written.stored, written.duplicates
+            run.save(connection, summary)
+
+        _write_with_retry(self.engine, self._stamped(digested.batch), count)
+        run.total.add(summary)
+        return summary
 
     def ingest_each(self, items: list[Item]) -> list[IngestSummary | StoreUnavailable]:
         """Per-item outcome, for queues: an item is acknowledged only if it was committed.
@@ -334,10 +554,47 @@ class Ingester:
             row.verify_mode = refusal_floor(self.verify_mode, row.reason_code)
         return batch
 
-    def _log(
-        self, source: str, started: datetime, summary: IngestSummary, error: str | None
-    ) -> None:
-        record_run(self.engine, self.entry_point, source, started, summary, error)
+
+def start_run(
+    engine: Engine,
+    entry_point: str,
+    source: str,
+    on_start: Callable[[Connection, int], None] | None = None,
+) -> int:
+    """Commit a `running` row for a run before any of its input is stored; its id."""
+    row = {"entry_point": entry_point, "source": source[:500], "started_at": utcnow()}
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(insert(RUNS).values(status="running", **row))
+            run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            if on_start:
+                on_start(connection, run_id)
+    except DBAPIError as exc:
+        raise StoreUnavailable(describe_database_error(exc)) from exc
+    return run_id
+
+
+def finish_run(
+    engine: Engine, run: _Run, status: str, error: str | None, limits: IngestLimits
+) -> None:
+    """Mark a run `finished` or `failed`; a failure to log never hides the run's result."""
+    values = {
+        **_run_counts(run.total),
+        "status": status,
+        "finished_at": utcnow(),
+        "error": error,
+        "notes": "\n".join(limit_notes(run.total, limits)) or None,
+    }
+    try:
+        with engine.begin() as connection:
+            connection.execute(update(RUNS).where(RUNS.c.id == run.id).values(**values))
+    except DBAPIError:
+        pass
+
+
+def _run_counts(summary: IngestSummary) -> dict[str, int]:
+    names = ("received", "stored", "duplicates", "dead_lettered", *LIMIT_COUNTS)
+    return {name: getattr(summary, name) for name in names}
 
 
 def record_run(
@@ -354,15 +611,13 @@ def record_run(
         "source": source[:500],
         "started_at": started,
         "finished_at": utcnow(),
-        "received": summary.received,
-        "stored": summary.stored,
-        "duplicates": summary.duplicates,
-        "dead_lettered": summary.dead_lettered,
+        **_run_counts(summary),
+        "status": "failed" if error else "finished",
         "error": error,
     }
     try:
         with engine.begin() as connection:
-            connection.execute(insert(cast(Table, IngestionRun.__table__)), [row])
+            connection.execute(insert(RUNS), [row])
     except DBAPIError:
         pass
 
@@ -382,14 +637,22 @@ def _is_transient(exc: BaseException) -> bool:
     wait=wait_random_exponential(multiplier=0.05, max=2),
     reraise=True,
 )
-def _write_once(engine: Engine, batch: Batch) -> Any:
+def _write_once(
+    engine: Engine, batch: Batch, after: Callable[[Connection, Written], None] | None
+) -> Written:
     with engine.begin() as connection:
-        return write_batch(connection, batch, utcnow())
+        written = write_batch(connection, batch, utcnow())
+        if after:
+            after(connection, written)
+        return written
 
 
-def _write_with_retry(engine: Engine, batch: Batch) -> Any:
+def _write_with_retry(
+    engine: Engine, batch: Batch, after: Callable[[Connection, Written], None] | None = None
+) -> Written:
+    """Write a batch (and whatever `after` writes in the same transaction)."""
     try:
-        return _write_once(engine, batch)
+        return _write_once(engine, batch, after)
     except DBAPIError as exc:
         raise StoreUnavailable(describe_database_error(exc)) from exc
 

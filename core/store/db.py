@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import InvalidInput, StoreUnavailable
@@ -46,7 +46,7 @@ def make_engine(url: str, *, auto_upgrade: bool = True, **kwargs: Any) -> Engine
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = _sqlite_engine(parsed.database, url, **kwargs)
-        if auto_upgrade and not inspect(engine).has_table("alembic_version"):
+        if auto_upgrade:
             _upgrade_once(engine, parsed.database)
         return engine
     options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 1800}
@@ -69,14 +69,23 @@ def _is_mariadb(engine: Engine) -> bool:
 
 
 def _upgrade_once(engine: Engine, database: str | None) -> None:
-    """Upgrade a new SQLite file under an exclusive file lock: several processes opening the
-    same empty file at once (ingesters, the dashboard) must not all create the schema."""
+    """Give a new SQLite file the schema exactly once, whoever opens it first.
+
+    Several processes may open the same empty file at once (ingesters, the dashboard). The
+    one that upgrades holds an exclusive lock on a file beside the database until the last
+    migration is done; everyone else checks under a shared lock, so nobody sees the half-built
+    schema (pysqlite commits each CREATE TABLE as it goes, `alembic_version` first).
+    """
     if not database or database == ":memory:":
-        upgrade(engine)
+        if not inspect(engine).has_table("alembic_version"):
+            upgrade(engine)
         return
     with open(f"{database}.upgrade-lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            if inspect(engine).has_table("alembic_version"):
+                return
+            fcntl.flock(lock, fcntl.LOCK_EX)
             if not inspect(engine).has_table("alembic_version"):
                 upgrade(engine)
         finally:
@@ -138,6 +147,21 @@ def translated_errors() -> Iterator[None]:
         raise InvalidInput(describe_database_error(exc)) from exc
     except DBAPIError as exc:
         raise StoreUnavailable(describe_database_error(exc)) from exc
+
+
+# MySQL/MariaDB errors about one statement's values: packet too large, data too long,
+# incorrect string, out of range, bad datetime, invalid JSON, and the connection the server
+# drops after a packet too large.
+_MYSQL_VALUE_ERRORS = frozenset({1153, 1406, 1366, 1264, 1292, 3140, 2006, 2013})
+
+
+def refuses_the_values(exc: BaseException | None) -> bool:
+    """Whether a database error is about the values written (so another row could still be
+    stored), not about the database itself (down, schema missing)."""
+    if isinstance(exc, DataError | IntegrityError):
+        return True
+    args = getattr(getattr(exc, "orig", None), "args", None) or (None,)
+    return isinstance(exc, DBAPIError) and args[0] in _MYSQL_VALUE_ERRORS
 
 
 def describe_database_error(exc: DBAPIError) -> str:

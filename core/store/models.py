@@ -41,6 +41,7 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 # A sha256 digest. MySQL/MariaDB cannot put a BLOB in a unique index: BINARY(32) there.
 DedupKey = LargeBinary(32).with_variant(mysql.BINARY(32), "mysql", "mariadb")
+# Text that may exceed 64 KB (TEXT's limit on MySQL/MariaDB; MEDIUMTEXT holds 16 MiB).
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 # An address is at most 254 octets by RFC 5321; 320 leaves room for what arrives in the wild.
@@ -94,8 +95,8 @@ class Fact(Base):
     ses_message_id: Mapped[str | None] = mapped_column(String(128))
     feedback_id: Mapped[str | None] = mapped_column(String(128))
     configuration_set: Mapped[str | None] = mapped_column(String(128))
-    tags: Mapped[str | None] = mapped_column(Text)  # JSON object as received
-    detail: Mapped[str | None] = mapped_column(Text)  # kind-specific extras as JSON
+    tags: Mapped[str | None] = mapped_column(LongText)  # JSON object as received
+    detail: Mapped[str | None] = mapped_column(LongText)  # kind-specific extras as JSON
     sns_message_id: Mapped[str | None] = mapped_column(String(128))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     mail_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -213,7 +214,13 @@ class IngestionRun(Base):
     stored: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     dead_lettered: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
+    # running (written before the first chunk, counts updated with each) | finished | failed
+    status: Mapped[str] = mapped_column(String(16), default="running", server_default="finished")
+    truncated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cut: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    files_cut: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(LongText)
+    notes: Mapped[str | None] = mapped_column(LongText)  # what the limits cut, one line each
 
 
 class SnsConfirmation(Base):
@@ -227,7 +234,7 @@ class SnsConfirmation(Base):
     topic_arn: Mapped[str | None] = mapped_column(String(300))
     subscribe_url: Mapped[str | None] = mapped_column(Text)
     token: Mapped[str | None] = mapped_column(Text)
-    message: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(LongText)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -371,10 +378,10 @@ class Confirmation(Base):
     address: Mapped[str] = mapped_column(AddressKey, index=True)
     confirmed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(320))
-    note: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(LongText)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(320))
-    revoke_note: Mapped[str | None] = mapped_column(Text)
+    revoke_note: Mapped[str | None] = mapped_column(LongText)
 
 
 class DirectoryUser(Base):
