@@ -19,7 +19,7 @@ from tests.conftest import fixture_bytes
 from tests.factories import OPS
 from tests.ingest_factories import count, make_bounce, rows, sns_envelope
 
-SIGNED = "sns/sns_real_signed_ses_feedback_bounce_permanent_general_simulator_sigv1_2022_djangoses"
+SIGNED = "sns_real_signed_ses_feedback_bounce_permanent_general_simulator_sigv1_2022_djangoses"
 
 
 def strict_ingester(engine: Engine) -> Ingester:
@@ -90,7 +90,7 @@ def test_a_signature_failure_retried_without_verification_is_resolved_and_stored
 
 
 def test_a_dead_letter_for_a_shape_now_supported_is_resolved_on_retry(engine: Engine) -> None:
-    raw = fixture_bytes("ses/ses_event_subscription_docs.json")
+    raw = fixture_bytes("ses_event_subscription_docs.json")
     letter_id = add_dead_letter(engine, raw)
     [outcome] = retry_dead_letters(engine, lenient_ingester(engine), OPS, [letter_id])
     assert outcome.resolved and outcome.stored == 1
