@@ -44,3 +44,7 @@ class InvalidInput(BounceDeskError, ValueError):
 class PermissionDenied(BounceDeskError):
     """The acting person's role does not allow this; the message says which role does and
     whom to ask."""
+
+
+class InvalidAddress(InvalidInput):
+    """Text that is not one email address; the message says why (e.g. no '@')."""

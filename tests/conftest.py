@@ -22,7 +22,11 @@ from sqlalchemy.engine import make_url
 from core.store.db import make_engine, normalise_url, upgrade
 from core.store.models import Base
 
-FIXTURES = Path(__file__).with_name("fixtures")
+# Payloads taken from AWS's guides and other public repositories live beside the project, in
+# ../shared (every developer and CI have it), and are never copied into it.
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+FIXTURES = SHARED / "samples"
+PEER_SAMPLES = SHARED / "peer-samples"
 SERVER_URLS = {
     "postgresql": os.environ.get(
         "BOUNCEDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -35,13 +39,25 @@ REQUIRE_SERVERS = os.environ.get("BOUNCEDESK_TEST_REQUIRE_SERVERS") == "1"
 BACKENDS = ["sqlite", "postgresql", "mariadb"]
 
 
+def require_shared(directory: Path = FIXTURES) -> Path:
+    """`directory` under ../shared, or skip (the test, or the module at collection)."""
+    if not directory.is_dir():
+        pytest.skip(
+            f"../shared/{directory.name} is absent (expected beside the repository at"
+            f" {directory}); the tests that read its payloads are skipped",
+            allow_module_level=True,
+        )
+    return directory
+
+
 def load_fixture(name: str) -> Any:
-    """A payload from tests/fixtures, parsed."""
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    """A payload from ../shared/samples, parsed."""
+    return json.loads((require_shared() / name).read_text(encoding="utf-8"))
 
 
 def fixture_bytes(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
+    """A payload from ../shared/samples, byte for byte."""
+    return (require_shared() / name).read_bytes()
 
 
 def _worker_database(backend: str, name: str) -> str:

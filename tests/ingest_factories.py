@@ -1,6 +1,6 @@
 """Small factories for SES notifications and their envelopes, with realistic defaults.
 
-Shapes follow the AWS docs payloads in tests/fixtures/ses; only what a test names changes.
+Shapes follow the AWS docs payloads in ../shared/samples; only what a test names changes.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 
 from core.cli.main import main
 from core.store.db import make_engine
-from tests.conftest import FIXTURES, fixture_bytes, load_fixture
+from tests.conftest import fixture_bytes, load_fixture, require_shared
 from tests.ingest_factories import (
     count,
     lambda_sns_record,
@@ -66,7 +66,9 @@ def engine_for(url: str) -> Any:
 
 
 def test_the_command_ingests_a_document_an_array_ndjson_and_gzip(workdir: Path, url: str) -> None:
-    shutil.copy(FIXTURES / "ses/ses_feedback_bounce_permanent_general_no_dsn_docs.json", "doc.json")
+    Path("doc.json").write_bytes(
+        fixture_bytes("ses_feedback_bounce_permanent_general_no_dsn_docs.json")
+    )
     Path("array.json").write_text(json.dumps([make_send(["s@example.com"]), make_delivery()]))
     Path("lines.ndjson").write_bytes(
         ndjson([sns_envelope(make_bounce([f"n{i}@x.jp"])) for i in range(3)])
@@ -110,7 +112,7 @@ def test_a_file_mixing_every_shape_is_stored(
         {"Records": [lambda_sns_record(make_delivery(["lambda@example.com"]))]},
         {"Records": [lambda_sqs_record(json.dumps(sns_envelope(bounce)))]},
         {"Messages": [{"MessageId": "m", "ReceiptHandle": "r", "Body": json.dumps(make_send())}]},
-        load_fixture("ses/sns_http_subscription_confirmation_docs.json"),
+        load_fixture("sns_http_subscription_confirmation_docs.json"),
         {"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "ok"},
     ]
     Path("mixed.ndjson").write_bytes(ndjson(lines))
@@ -147,7 +149,7 @@ def test_ingesting_the_same_file_twice_stores_nothing_new(
 def cert_dir(workdir: Path) -> Path:
     directory = workdir / "certs"
     directory.mkdir()
-    for pem in (FIXTURES / "sns").glob("sns_signing_cert_*.pem"):
+    for pem in require_shared().glob("sns_signing_cert_*.pem"):
         shutil.copy(pem, directory / f"SimpleNotificationService-{pem.name.split('_')[3]}.pem")
     return directory
 
@@ -160,7 +162,7 @@ def test_dead_letters_are_listed_and_a_forged_signature_stays_open_even_retried_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("BOUNCEDESK_SNS_CERT_DIR", str(cert_dir))
-    genuine = load_fixture(f"sns/{SIGNED}.json")
+    genuine = load_fixture(f"{SIGNED}.json")
     forged = dict(genuine, Message=genuine["Message"].replace('"abuse"', '"not-spam"'))
     Path("signed.ndjson").write_bytes(ndjson([genuine, forged]))
     assert main(["--database-url", url, "ingest", "signed.ndjson", "--verify", "required"]) == 0
@@ -205,7 +207,7 @@ def test_a_dead_letter_for_a_shape_now_supported_is_resolved_by_retry(
                     "source": "sqs:old-release",
                     "reason_code": "unsupported_type",
                     "reason": "unknown SES notification type 'DeliveryDelay'",
-                    "raw": fixture_bytes("ses/ses_event_delivery_delay_docs.json"),
+                    "raw": fixture_bytes("ses_event_delivery_delay_docs.json"),
                     "status": "open",
                     "attempts": 0,
                 }

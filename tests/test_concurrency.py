@@ -43,8 +43,8 @@ def test_four_processes_ingesting_the_same_notifications_store_each_fact_once(
     payloads = mixed_notifications(NOTIFICATIONS, seed=11, addresses=40)
     path = tmp_path / "notifications.ndjson"
     path.write_text("".join(json.dumps(sns_envelope(p)) + "\n" for p in payloads))
-    facts_per_copy = sum(len(parse_notification(p)) for p in payloads)
-    unique_keys = {fact.dedup_key for p in payloads for fact in parse_notification(p)}
+    facts_per_copy = sum(len(parse_notification(p).facts) for p in payloads)
+    unique_keys = {fact.dedup_key for p in payloads for fact in parse_notification(p).facts}
 
     summaries = run_together(
         "tests.test_concurrency:ingest_worker",

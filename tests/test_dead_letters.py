@@ -23,7 +23,7 @@ from tests.conftest import FIXTURES, fixture_bytes, load_fixture
 from tests.factories import OPS
 from tests.ingest_factories import count, make_bounce, rows, sns_envelope
 
-SIGNED = "sns/sns_real_signed_ses_feedback_bounce_permanent_general_simulator_sigv1_2022_djangoses"
+SIGNED = "sns_real_signed_ses_feedback_bounce_permanent_general_simulator_sigv1_2022_djangoses"
 SIGNED_TOPIC = "arn:aws:sns:us-east-1:364852123998:test-email"
 
 
@@ -44,7 +44,7 @@ def lenient_ingester(engine: Engine) -> Ingester:
 def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample PEMs under the file names their SigningCertURLs end with."""
     directory = tmp_path_factory.mktemp("certs")
-    for pem in (FIXTURES / "sns").glob("sns_signing_cert_*.pem"):
+    for pem in FIXTURES.glob("sns_signing_cert_*.pem"):
         shutil.copy(pem, directory / f"SimpleNotificationService-{pem.name.split('_')[3]}.pem")
     return directory
 
@@ -210,7 +210,7 @@ def test_a_dead_letter_records_its_entry_point_and_the_least_check_its_retry_nee
 
 
 def test_a_dead_letter_for_a_shape_now_supported_is_resolved_on_retry(engine: Engine) -> None:
-    raw = fixture_bytes("ses/ses_event_subscription_docs.json")
+    raw = fixture_bytes("ses_event_subscription_docs.json")
     letter_id = add_dead_letter(engine, raw)
     [outcome] = retry_dead_letters(engine, lenient_ingester(engine), OPS, [letter_id])
     assert outcome.resolved and outcome.stored == 1

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from core.ingest.envelopes import SesMessage, SnsConfirmationMessage, Unusable, Unwrapper
 from core.ingest.pipeline import Ingester, IngestSummary, Item
 from core.ingest.signatures import CertificateSource, verify_sns_message
-from tests.conftest import FIXTURES, fixture_bytes, load_fixture
+from tests.conftest import fixture_bytes, load_fixture, require_shared
 from tests.ingest_factories import (
     count,
     lambda_sns_record,
@@ -87,24 +87,24 @@ def test_a_lambda_sns_event_with_several_records_yields_each() -> None:
 
 def test_the_docs_sqs_body_with_raw_delivery_off_is_an_sns_envelope() -> None:
     # Its Message is "This is a test message.": unwrapped as SNS, then not SES JSON.
-    [unit] = unwrap(fixture_bytes("ses/sns_sqs_body_raw_delivery_disabled_docs.json"))
+    [unit] = unwrap(fixture_bytes("sns_sqs_body_raw_delivery_disabled_docs.json"))
     assert isinstance(unit, Unusable)
     assert unit.reason_code == "not_json"
     assert "SNS Message is not JSON" in unit.reason
 
 
 def test_the_docs_http_notification_is_unwrapped_and_its_text_message_refused() -> None:
-    [unit] = unwrap(fixture_bytes("ses/sns_http_notification_docs.json"))
+    [unit] = unwrap(fixture_bytes("sns_http_notification_docs.json"))
     assert isinstance(unit, Unusable)
     assert unit.reason_code == "not_json"
-    assert unit.raw == fixture_bytes("ses/sns_http_notification_docs.json")
+    assert unit.raw == fixture_bytes("sns_http_notification_docs.json")
 
 
 @pytest.mark.parametrize(
     "name", ["sns_http_subscription_confirmation_docs", "sns_http_unsubscribe_confirmation_docs"]
 )
 def test_confirmations_are_recognised_not_parsed_as_ses(name: str) -> None:
-    [unit] = unwrap(fixture_bytes(f"ses/{name}.json"))
+    [unit] = unwrap(fixture_bytes(f"{name}.json"))
     assert isinstance(unit, SnsConfirmationMessage)
     assert unit.envelope["Token"] == "2336412f37..."
 
@@ -167,8 +167,8 @@ def test_the_same_notification_in_every_shape_is_stored_once(sqlite_engine: Engi
 def test_subscription_and_unsubscribe_confirmations_are_recorded_not_dropped(
     sqlite_engine: Engine,
 ) -> None:
-    subscribe = fixture_bytes("ses/sns_http_subscription_confirmation_docs.json")
-    unsubscribe = fixture_bytes("ses/sns_http_unsubscribe_confirmation_docs.json")
+    subscribe = fixture_bytes("sns_http_subscription_confirmation_docs.json")
+    unsubscribe = fixture_bytes("sns_http_unsubscribe_confirmation_docs.json")
     summary = ingest(sqlite_engine, subscribe, unsubscribe, subscribe)
     assert summary.confirmations == 3
     assert summary.dead_lettered == 0
@@ -197,7 +197,7 @@ def test_a_too_large_notification_is_dead_lettered_with_its_exact_bytes(
 def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample PEMs under the file names their SigningCertURLs end with."""
     directory = tmp_path_factory.mktemp("certs")
-    for pem in (FIXTURES / "sns").glob("sns_signing_cert_*.pem"):
+    for pem in require_shared().glob("sns_signing_cert_*.pem"):
         shutil.copy(pem, directory / f"SimpleNotificationService-{pem.name.split('_')[3]}.pem")
     return directory
 
@@ -209,7 +209,7 @@ def verifier(cert_dir: Path) -> Any:
 
 
 def signed(name: str, **changes: Any) -> bytes:
-    envelope = load_fixture(f"sns/{name}.json")
+    envelope = load_fixture(f"{name}.json")
     envelope.update(changes)
     return json.dumps(envelope).encode()
 
@@ -240,7 +240,7 @@ def test_a_signed_lambda_record_with_a_null_subject_verifies(
     # Its Message is "Hello world", so it is dead-lettered, but for that, not its signature.
     record = {
         "Records": [
-            {"Sns": load_fixture("sns/sns_real_signed_lambda_style_sigv2_subject_null_2022.json")}
+            {"Sns": load_fixture("sns_real_signed_lambda_style_sigv2_subject_null_2022.json")}
         ]
     }
     ingest(sqlite_engine, json.dumps(record).encode(), verify_mode="required", verifier=verifier)
@@ -257,7 +257,7 @@ def test_a_real_signed_subscription_confirmation_is_verified_and_recorded(
 
 
 def _tampered_message() -> str:
-    message = load_fixture(f"sns/{SIGNED_COMPLAINT}.json")["Message"]
+    message = load_fixture(f"{SIGNED_COMPLAINT}.json")["Message"]
     return message.replace("complaint@simulator", "complaimt@simulator")
 
 
@@ -351,7 +351,7 @@ def test_an_unsigned_envelope_from_another_topic_is_refused_whatever_the_mode(
 
 
 def test_a_confirmation_from_another_topic_is_not_recorded(sqlite_engine: Engine) -> None:
-    subscribe = fixture_bytes("ses/sns_http_subscription_confirmation_docs.json")
+    subscribe = fixture_bytes("sns_http_subscription_confirmation_docs.json")
     summary = ingest(sqlite_engine, subscribe, topic_arns=[OUR_TOPIC])
     assert (summary.confirmations, summary.dead_lettered) == (0, 1)
 
@@ -386,3 +386,28 @@ def test_an_ingester_from_settings_has_its_entry_points_mode_verifier_and_allowl
     summary = ingester.ingest([Item(raw, f"t#{n}") for n, raw in enumerate(raws)], "t")
     assert (summary.stored, summary.dead_lettered) == (2, 1)
     assert [code for code, _ in dead_letter_reasons(sqlite_engine)] == ["untrusted_topic"]
+
+
+def test_the_sns_envelopes_timestamp_is_passed_down_with_the_ses_json() -> None:
+    envelope = sns_envelope(make_bounce(), message_id="sns-1")
+    [unit] = unwrap(envelope)
+    assert isinstance(unit, SesMessage)
+    assert (unit.sns_message_id, unit.sns_timestamp) == ("sns-1", envelope["Timestamp"])
+
+
+SETUP_TEXT = "Successfully validated SNS topic for Amazon SES event publishing."
+
+
+@pytest.mark.parametrize("shape", ["sns", "raw_sqs_body"])
+def test_the_ses_set_up_notice_is_a_recorded_notice_not_a_dead_letter(shape: str) -> None:
+    value = sns_envelope(SETUP_TEXT) if shape == "sns" else lambda_sqs_record(SETUP_TEXT)
+    [unit] = unwrap(value)
+    assert isinstance(unit, SnsConfirmationMessage)
+    assert unit.type == "SesSetupNotice" and unit.message_id
+
+
+def test_json_nested_too_deeply_is_unusable_with_its_reason() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    for value in (deep.encode(), sns_envelope(deep)):
+        [unit] = unwrap(value)
+        assert isinstance(unit, Unusable) and unit.reason_code == "too_deep"

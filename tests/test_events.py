@@ -15,15 +15,15 @@ from tests.ingest_factories import make_bounce, make_complaint, make_delivery, m
 
 
 def ses(name: str) -> Any:
-    return load_fixture(f"ses/{name}.json")
+    return load_fixture(f"{name}.json")
 
 
 def sns(name: str) -> Any:
-    return load_fixture(f"sns/{name}.json")
+    return load_fixture(f"{name}.json")
 
 
 def parse_one(payload: Any) -> Any:
-    facts = parse_notification(payload)
+    facts = parse_notification(payload).facts
     assert len(facts) == 1
     return facts[0]
 
@@ -106,7 +106,7 @@ def test_a_click_keeps_the_link_and_a_reject_keeps_its_reason() -> None:
 def test_the_feedback_bounce_without_dsn_stores_exactly_the_bounced_recipients() -> None:
     # mail.destination names three people; only two bounced. Neither destination[0] alone
     # nor all of destination is right.
-    facts = parse_notification(ses("ses_feedback_bounce_permanent_general_no_dsn_docs"))
+    facts = parse_notification(ses("ses_feedback_bounce_permanent_general_no_dsn_docs")).facts
     assert [f.address for f in facts] == ["jane@example.com", "richard@example.com"]
     assert {f.family for f in facts} == {"feedback"}
     assert {f.event_key for f in facts} == {
@@ -127,7 +127,7 @@ def test_the_feedback_bounce_with_dsn_keeps_the_diagnostic_code() -> None:
 def test_each_bounced_recipient_of_the_docs_bounce_object_keeps_its_own_action() -> None:
     payload = make_bounce(["recipient1@example.com", "recipient2@example.com"])
     payload["bounce"] = ses("ses_feedback_bounce_object_fragment_mixed_actions_docs")
-    facts = parse_notification(payload)
+    facts = parse_notification(payload).facts
     assert [(f.address, f.action, f.status) for f in facts] == [
         ("recipient1@example.com", "failed", "5.0.0"),
         ("recipient2@example.com", "delayed", "4.0.0"),
@@ -200,14 +200,14 @@ def test_it_parses_the_feedback_delivery_and_the_docs_delivery_object() -> None:
 )
 def test_it_parses_the_real_ses_messages_inside_the_signed_sns_samples(sample: str) -> None:
     envelope = sns(sample)
-    facts = parse_notification(json.loads(envelope["Message"]), envelope["MessageId"])
+    facts = parse_notification(json.loads(envelope["Message"]), envelope["MessageId"]).facts
     assert [f.domain for f in facts] == ["simulator.amazonses.com"]
     assert facts[0].sns_message_id == envelope["MessageId"]
 
 
 def test_it_stores_each_recipient_of_a_multi_recipient_bounce() -> None:
     addresses = ["a@example.com", "b@example.com", "c@example.org"]
-    facts = parse_notification(make_bounce(addresses))
+    facts = parse_notification(make_bounce(addresses)).facts
     assert [f.address for f in facts] == addresses
     assert len({f.dedup_key for f in facts}) == 3
     assert len({f.event_key for f in facts}) == 1
@@ -222,7 +222,7 @@ def test_it_stores_each_recipient_of_a_multi_recipient_bounce() -> None:
     ],
 )
 def test_every_kind_with_several_recipients_makes_one_fact_each(make: Any, field: str) -> None:
-    facts = parse_notification(make(["a@example.com", "b@example.com", "c@example.com"]))
+    facts = parse_notification(make(["a@example.com", "b@example.com", "c@example.com"])).facts
     assert len(facts) == 3, field
 
 
@@ -401,3 +401,59 @@ def test_a_send_without_destination_and_a_delivery_with_a_string_are_errors() ->
 @pytest.mark.parametrize("payload", [[], "Bounce", 42, None, {"Type": "Notification"}])
 def test_anything_that_is_not_an_ses_notification_says_so(payload: Any) -> None:
     assert reason_for(payload).reason == "not_ses"
+
+
+# --- refusing one recipient, never its co-recipients --------------------------------------
+
+
+def test_a_display_name_in_the_destination_is_stored_as_the_bare_address() -> None:
+    send = make_send(['"Jane Doe" <jane@example.com>', "Mary Doe <mary@example.com>"])
+    facts = parse_notification(send).facts
+    assert [(f.address, f.domain) for f in facts] == [
+        ("jane@example.com", "example.com"),
+        ("mary@example.com", "example.com"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "code", "why"),
+    [
+        (12345, "wrong_type", "not int"),
+        ("not-an-email", "invalid_address", "exactly one '@'"),
+        ("\ud800jane@example.com", "invalid_address", "lone surrogate"),
+        ("x" * 321 + "@example.com", "wrong_type", "longer than 320"),
+    ],
+)
+def test_a_bad_recipient_is_refused_alone_and_its_co_recipients_are_facts(
+    bad: Any, code: str, why: str
+) -> None:
+    payload = make_bounce(["a@example.com", "b@example.com"])
+    payload["bounce"]["bouncedRecipients"].insert(1, {"emailAddress": bad, "status": "5.1.1"})
+    parsed = parse_notification(payload)
+    assert [f.address for f in parsed.facts] == ["a@example.com", "b@example.com"]
+    [refusal] = parsed.refused
+    assert refusal.reason_code == code
+    assert refusal.reason.startswith("recipient 2 of 3: ") and why in refusal.reason
+
+
+def test_cesu_bytes_for_an_address_are_refused_not_stored() -> None:
+    # json.loads reads CESU-8 (UTF-8 of each surrogate half) back into surrogates.
+    raw = json.dumps(make_send(["PLACEHOLDER@example.com"])).encode()
+    payload = json.loads(raw.replace(b"PLACEHOLDER", b"\xed\xa0\xbd\xed\xb8\x80"))
+    assert reason_for(payload).reason == "invalid_address"
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2009-12-31"])
+def test_a_timestamp_outside_the_plausible_window_is_refused(when: str) -> None:
+    payload = make_bounce()
+    payload["bounce"]["timestamp"] = when
+    error = reason_for(payload)
+    assert error.reason == "implausible_time" and when in str(error)
+
+
+def test_a_bounce_without_any_ses_timestamp_takes_the_sns_envelopes() -> None:
+    payload = make_bounce()
+    del payload["bounce"]["timestamp"], payload["mail"]["timestamp"]
+    facts = parse_notification(payload, "sns-1", "2016-01-27T14:59:44.101Z").facts
+    assert facts[0].occurred_at == datetime(2016, 1, 27, 14, 59, 44, 101000)
+    assert reason_for(payload).reason == "missing_field"  # and without an envelope, none

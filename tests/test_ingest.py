@@ -191,7 +191,7 @@ def test_text_that_some_databases_refuse_is_stored_on_every_backend(engine: Engi
     # PostgreSQL refuses NUL; nothing stores a lone surrogate. Either used to fail the batch.
     nul = json.dumps(make_bounce(["nul@example.com"], diagnostic_code="550 \u0000 x"))
     surrogate = json.dumps(make_send(["s@example.com"])).replace("Your weekly", "\\udc80 weekly")
-    confirmation = json.loads(fixture_bytes("ses/sns_http_subscription_confirmation_docs.json"))
+    confirmation = json.loads(fixture_bytes("sns_http_subscription_confirmation_docs.json"))
     confirmation.update(Message="\u0000", TopicArn="arn:" + "t" * 400)
     summary = ingest(engine, nul.encode(), surrogate.encode(), confirmation)
     assert (summary.stored, summary.confirmations, summary.dead_lettered) == (2, 1, 0)
@@ -206,7 +206,7 @@ def test_an_empty_records_list_is_dead_lettered_not_silently_dropped(engine: Eng
 
 def test_every_notification_is_accounted_for_in_the_summary(engine: Engine) -> None:
     notice = {"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "ok"}
-    confirmation = fixture_bytes("ses/sns_http_subscription_confirmation_docs.json")
+    confirmation = fixture_bytes("sns_http_subscription_confirmation_docs.json")
     lambda_event = {"Records": [{"Sns": sns_envelope(make_send())}, {"Sns": {"Type": "X"}}]}
     summary = ingest(engine, notice, confirmation, lambda_event, b"{", make_bounce())
     assert summary.received == 6
@@ -221,10 +221,10 @@ def test_an_item_that_fails_half_way_leaves_only_its_dead_letter_in_the_chunk(
 ) -> None:
     real = ingest_module.parse_notification
 
-    def fail_on_the_poisoned_one(payload: Any, sns_message_id: Any = None) -> Any:
+    def fail_on_the_poisoned_one(payload: Any, *args: Any) -> Any:
         if payload["mail"]["destination"] == ["poison@example.com"]:
             raise RuntimeError("a bug")
-        return real(payload, sns_message_id)
+        return real(payload, *args)
 
     monkeypatch.setattr(ingest_module, "parse_notification", fail_on_the_poisoned_one)
     # One Lambda event whose first record parses and whose second hits the bug.
@@ -309,3 +309,27 @@ def test_a_database_error_on_the_sqlite_fast_path_is_a_store_unavailable(
     with pytest.raises(StoreUnavailable, match="no such table: facts"):
         ingest(sqlite_engine, make_bounce())
     assert count(sqlite_engine, "dead_letters") == 0
+
+
+def test_a_refused_recipient_is_dead_lettered_alone_and_its_co_recipients_are_stored(
+    engine: Engine,
+) -> None:
+    bounce = make_bounce(["a@example.com", "not-an-email", "b@example.com"])
+    summary = Ingester(engine, entry_point="file").ingest(items(bounce), source="test")
+    assert (summary.received, summary.stored, summary.dead_lettered) == (1, 2, 1)
+    assert sorted(a for (a,) in rows(engine, "facts", "address")) == [
+        "a@example.com",
+        "b@example.com",
+    ]
+    [(code, reason)] = rows(engine, "dead_letters", "reason_code", "reason")
+    assert code == "invalid_address" and "recipient 2 of 3" in reason
+
+
+def test_a_subscription_confirmation_without_message_id_is_stored_once(engine: Engine) -> None:
+    confirmation = json.loads(fixture_bytes("sns_http_subscription_confirmation_docs.json"))
+    del confirmation["MessageId"]
+    other = dict(confirmation, Token="another-token")
+    ingester = Ingester(engine, entry_point="file")
+    summary = ingester.ingest(items(confirmation, other, confirmation), source="test")
+    assert summary.confirmations == 3
+    assert count(engine, "sns_confirmations") == 2

@@ -132,3 +132,37 @@ def test_the_handler_builds_its_ingester_from_settings(configured: Engine) -> No
     event = {"Records": [lambda_sns_record(make_bounce(["env@example.com"]))]}
     assert handler(event, CONTEXT)["stored"] == 1
     assert rows(configured, "facts", "address") == [("env@example.com",)]
+
+
+def test_a_lone_surrogate_sqs_body_is_a_dead_letter_not_a_failed_batch(
+    sqlite_engine: Engine,
+) -> None:
+    good = lambda_sqs_record(json.dumps(make_bounce(["a@example.com"])))
+    lone = lambda_sqs_record("\ud800")
+    bad_address = lambda_sqs_record(
+        json.dumps(make_bounce(["\ud800x@example.com"]), ensure_ascii=False)
+    )
+    result = handler(
+        {"Records": [good, lone, bad_address]}, CONTEXT, ingester=ingester(sqlite_engine)
+    )
+    assert result == {"batchItemFailures": []}
+    assert count(sqlite_engine, "facts") == 1
+    codes = sorted(code for (code,) in rows(sqlite_engine, "dead_letters", "reason_code"))
+    assert codes == ["invalid_address", "not_json"]
+
+
+def test_an_sns_event_nested_too_deeply_to_encode_never_raises_out_of_the_handler(
+    sqlite_engine: Engine,
+) -> None:
+    deep: list[Any] = []
+    for _ in range(10_000):
+        deep = [deep]
+    stored = lambda_sns_record(make_bounce(["a@example.com"]))
+    stored["Sns"]["MessageAttributes"] = {"deep": deep}  # beside the message: still stored
+    refused = lambda_sns_record(make_bounce(["b@example.com"]))
+    refused["Sns"] = {**refused["Sns"], "Message": deep}
+    event = {"Records": [stored, refused]}
+    result = handler(event, CONTEXT, ingester=ingester(sqlite_engine))
+    assert (result["received"], result["stored"], result["dead_lettered"]) == (2, 1, 1)
+    [(code, reason)] = rows(sqlite_engine, "dead_letters", "reason_code", "reason")
+    assert code == "wrong_type" and "Message" in reason

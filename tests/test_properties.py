@@ -32,8 +32,8 @@ SES_PAYLOADS = [
     make_complaint(["c@example.com"], family="event"),
     make_delivery(["d@example.com"]),
     make_send(["s@example.com", "t@example.com"]),
-    json.loads(fixture_bytes("ses/ses_event_click_docs.json")),
-    json.loads(fixture_bytes("ses/ses_event_rendering_failure_docs.json")),
+    json.loads(fixture_bytes("ses_event_click_docs.json")),
+    json.loads(fixture_bytes("ses_event_rendering_failure_docs.json")),
 ]
 
 
@@ -48,7 +48,7 @@ def _shapes(payload: dict[str, Any]) -> list[bytes]:
 
 
 VALID = [raw for payload in SES_PAYLOADS for raw in _shapes(payload)] + [
-    fixture_bytes("ses/sns_http_subscription_confirmation_docs.json"),
+    fixture_bytes("sns_http_subscription_confirmation_docs.json"),
     b'{"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "ok"}',
 ]
 JSON_VALUES = st.recursive(

@@ -1,7 +1,7 @@
 """SNS signature verification against real signed messages and AWS's own signing certificates.
 
-The fixtures in tests/fixtures/sns are copied unchanged from the project's shared samples
-folder (see its SOURCES.md). Every certificate there has expired, which is why validity is
+The signed messages and certificates are read from ../shared/samples, never copied into the
+project (see its SOURCES.md). Every certificate there has expired, which is why validity is
 judged at each message's Timestamp rather than by the real clock.
 """
 
@@ -36,8 +36,9 @@ from core.ingest.signatures import (
     string_to_sign,
     verify_sns_message,
 )
+from tests.conftest import require_shared
 
-FIXTURES = Path(__file__).parent / "fixtures" / "sns"
+FIXTURES = require_shared()  # skips this module, saying so, where ../shared is absent
 SIGNED_SAMPLES = sorted(FIXTURES.glob("sns_real_signed_*.json"))
 ALL_REASONS = {value for name, value in vars(sns_signature).items() if name.startswith("REASON_")}
 CERT_2016_2017 = "SimpleNotificationService-b95095beb82e8f6a046b3aafc7f4149a.pem"

@@ -28,7 +28,7 @@ def values(data: bytes) -> list[Any]:
 
 
 def test_a_pretty_printed_json_document_is_one_item_with_its_exact_bytes() -> None:
-    data = fixture_bytes("ses/ses_feedback_bounce_permanent_general_no_dsn_docs.json")
+    data = fixture_bytes("ses_feedback_bounce_permanent_general_no_dsn_docs.json")
     [item] = read(data)
     assert item.raw == data.strip()
     assert item.value["notificationType"] == "Bounce"

@@ -5,17 +5,27 @@ Shapes: bare SES JSON; an SNS HTTP envelope; an SNS-triggered Lambda event
 an SNS envelope (raw delivery off) or the bare SES JSON (raw delivery on); an SQS-triggered
 Lambda event (``Records[].body``). Pure functions: signature checks are delegated to a
 callable so that this module does no I/O.
+
+Text is carried as UTF-8 with lone surrogates kept (``surrogatepass``): JSON's ``\\ud800``
+escapes and CESU-8 bytes can put them in a value, and each field that holds one is then
+refused or replaced on its own (core.ingest.events) instead of failing the whole input.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import reprlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 MAX_SNS_BYTES = 256 * 1024
 SNS_TYPES = frozenset({"Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"})
+# SES publishes this plain text (no JSON) once, when a topic becomes an event destination or
+# a feedback topic; it is recorded like a subscription confirmation, under this type.
+SES_SETUP_NOTICE = "SesSetupNotice"
+_SETUP_TEXT = "Successfully validated SNS topic"
 
 VerifyMode = Literal["off", "when_present", "required"]
 # Raises core.ingest.signatures.SignatureError when an envelope is not genuine.
@@ -29,14 +39,28 @@ class SesMessage:
     payload: Any
     raw: bytes
     sns_message_id: str | None = None
+    sns_timestamp: str | None = None  # the SNS envelope's, for SES JSON that has none
 
 
 @dataclass(frozen=True, slots=True)
 class SnsConfirmationMessage:
-    """A subscription or unsubscribe confirmation: recorded, never dropped."""
+    """A subscription or unsubscribe confirmation, or SES's set-up notice: recorded, never
+    dropped. `type` is the envelope's Type, or SES_SETUP_NOTICE."""
 
     envelope: Mapping[str, Any]
     raw: bytes
+    type: str | None = None
+
+    @property
+    def message_id(self) -> str:
+        """The SNS MessageId, or (when a sender left it out) one made from the content, so
+        that the message is stored and a redelivery of it is not stored twice."""
+        message_id = self.envelope.get("MessageId")
+        if isinstance(message_id, str) and message_id:
+            return message_id
+        fields = ("Type", "TopicArn", "Timestamp", "Token", "Message")
+        content = [self.type, *(self.envelope.get(name) for name in fields)]
+        return "sha256:" + hashlib.sha256(encode_json(content)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +87,16 @@ class Unwrapper:
     topic_arns: frozenset[str] = frozenset()
 
     def unwrap(self, value: Any, raw: bytes) -> Iterator[Unwrapped]:
+        """The messages in one decoded JSON value; never raises for what the value holds."""
+        try:
+            yield from self._unwrap(value, raw)
+        except RecursionError:
+            yield Unusable(raw, "too_deep", "nested too deeply to unwrap")
+
+    def _unwrap(self, value: Any, raw: bytes) -> Iterator[Unwrapped]:
         if isinstance(value, list):
             for item in value:
-                yield from self.unwrap(item, _encode(item))
+                yield from self._unwrap(item, encode_json(item))
             return
         if not isinstance(value, Mapping):
             yield Unusable(raw, "not_ses", f"expected a JSON object, got {type(value).__name__}")
@@ -87,7 +118,7 @@ class Unwrapper:
             yield from self._bare(value, raw)
 
     def _record(self, record: Any) -> Iterator[Unwrapped]:
-        raw = _encode(record)
+        raw = encode_json(record)
         if isinstance(record, Mapping) and isinstance(record.get("Sns"), Mapping):
             yield from self._sns(record["Sns"], raw)
         elif _is_sqs_message(record):
@@ -96,12 +127,12 @@ class Unwrapper:
             yield Unusable(raw, "not_ses", "a Records[] entry that is neither SNS nor SQS")
 
     def _sqs_message(self, message: Any) -> Iterator[Unwrapped]:
-        raw = _encode(message)
+        raw = encode_json(message)
         body = message.get("Body", message.get("body")) if isinstance(message, Mapping) else None
         if not isinstance(body, str):
             yield Unusable(raw, "wrong_type", "SQS message has no text body")
             return
-        yield from self.unwrap_text(body.encode("utf-8"))
+        yield from self.unwrap_text(encode_text(body))
 
     def unwrap_text(self, raw: bytes) -> Iterator[Unwrapped]:
         """Decode one JSON text (an SQS body, a file item) and unwrap what it holds."""
@@ -110,8 +141,16 @@ class Unwrapper:
             return
         try:
             value = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            yield Unusable(raw, "not_json", f"not JSON: {exc}")
+        except RecursionError:
+            yield Unusable(raw, "too_deep", "JSON nested too deeply to read")
+            return
+        except ValueError as exc:
+            if _is_setup_notice(raw):  # raw delivery of SES's set-up notice
+                yield SnsConfirmationMessage(
+                    {"Message": raw.decode("utf-8", "replace")}, raw, SES_SETUP_NOTICE
+                )
+            else:
+                yield Unusable(raw, "not_json", f"not JSON: {exc}")
             return
         yield from self.unwrap(value, raw)
 
@@ -134,17 +173,24 @@ class Unwrapper:
         if not isinstance(message, str):
             yield Unusable(raw, "wrong_type", "SNS Message should be text holding SES JSON")
             return
-        encoded = message.encode("utf-8")
+        encoded = encode_text(message)
         if len(encoded) > MAX_SNS_BYTES:
             yield Unusable(raw, "too_large", f"SNS message of {len(encoded)} bytes is over 256 KB")
             return
         try:
             payload = json.loads(message)
-        except (ValueError, RecursionError) as exc:
-            yield Unusable(raw, "not_json", f"SNS Message is not JSON: {exc}")
+        except RecursionError:
+            yield Unusable(raw, "too_deep", "SNS Message is JSON nested too deeply to read")
             return
-        sns_id = envelope.get("MessageId")
-        yield SesMessage(payload, raw, sns_id if isinstance(sns_id, str) else None)
+        except ValueError as exc:
+            if _is_setup_notice(encoded):
+                yield SnsConfirmationMessage(envelope, raw, SES_SETUP_NOTICE)
+            else:
+                yield Unusable(raw, "not_json", f"SNS Message is not JSON: {exc}")
+            return
+        yield SesMessage(
+            payload, raw, _text_or_none(envelope, "MessageId"), _text_or_none(envelope, "Timestamp")
+        )
 
     def _bare(self, value: Mapping[str, Any], raw: bytes) -> Iterator[Unwrapped]:
         if self.verify_mode == "required":
@@ -176,5 +222,24 @@ def _is_sqs_message(value: Any) -> bool:
     )
 
 
-def _encode(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+def _is_setup_notice(text: bytes) -> bool:
+    return text.lstrip().startswith(_SETUP_TEXT.encode())
+
+
+def _text_or_none(envelope: Mapping[str, Any], key: str) -> str | None:
+    value = envelope.get(key)
+    return value if isinstance(value, str) else None
+
+
+def encode_text(text: str) -> bytes:
+    """`text` as UTF-8, a lone surrogate kept as its bytes (json.loads reads them back)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def encode_json(value: Any) -> bytes:
+    """`value` as UTF-8 JSON; never raises. A value nested too deeply for the encoder is
+    kept as a shortened repr: not JSON any more, but a dead letter still shows what it was."""
+    try:
+        return encode_text(json.dumps(value, ensure_ascii=False))
+    except RecursionError:
+        return encode_text(reprlib.repr(value))

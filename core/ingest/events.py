@@ -3,6 +3,8 @@
 Both families are understood: feedback notifications (``notificationType``) and
 event-publishing records (``eventType``). Unknown fields are ignored; a missing or
 mistyped required field raises ``NotificationError`` with a reason an operator can act on.
+A recipient that is not one email address is refused alone, with its reason: the
+notification's other recipients are still facts.
 """
 
 from __future__ import annotations
@@ -11,13 +13,20 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypeGuard
 
-from core.addresses import domain_of, normalise_address
+from core.addresses import MAX_ADDRESS_LENGTH, bare_address, domain_of, normalise_address
+from core.clock import utcnow
+from core.errors import InvalidAddress
 from core.policy import classify_bounce, counts_toward_bounce_rate
 
-MAX_ADDRESS = 320
+MAX_ADDRESS = MAX_ADDRESS_LENGTH
+# Timestamps outside this window are refused: SES started in 2011, and a time in the future
+# (beyond clock skew) would sort first forever, e.g. a bounce dated 9999 would outrank every
+# later confirmation of its address.
+EARLIEST = datetime(2010, 1, 1)
+FUTURE_SKEW = timedelta(days=1)
 # Free text (diagnostic codes, subjects) is clipped to what a MySQL TEXT column holds in any
 # encoding; real values are a few hundred characters.
 MAX_TEXT = 16_000
@@ -92,20 +101,49 @@ class ParsedFact(NamedTuple):
     sns_message_id: str | None = None
 
 
-def parse_notification(payload: Any, sns_message_id: str | None = None) -> list[ParsedFact]:
-    """All recipient facts of one SES notification (already decoded from JSON)."""
+class Refusal(NamedTuple):
+    """A recipient of a notification that could not be stored, and why."""
+
+    reason_code: str
+    reason: str
+
+
+class ParsedNotification(NamedTuple):
+    """What one notification holds: a fact per usable recipient, a refusal per other one."""
+
+    facts: list[ParsedFact]
+    refused: list[Refusal]
+
+
+def parse_notification(
+    payload: Any, sns_message_id: str | None = None, sns_timestamp: Any = None
+) -> ParsedNotification:
+    """The recipient facts of one SES notification (already decoded from JSON), and the
+    recipients refused. `sns_timestamp` is the SNS envelope's `Timestamp`, used when the SES
+    JSON itself carries no time."""
     if not _is_object(payload):
         raise NotificationError("not_ses", f"expected a JSON object, got {_type(payload)}")
     family, name = _family_and_name(payload)
     kind, object_name = KINDS[name]
     mail = _mapping(payload, "mail")
     detail_object = _object(payload, object_name, kind)
-    common = _common_fields(mail, detail_object, family, kind)
+    common = _common_fields(mail, detail_object, family, kind, sns_timestamp)
     common["sns_message_id"] = _clip(sns_message_id, 128)
     per_recipient = _RECIPIENTS[kind](detail_object, mail)
     if not per_recipient:
         raise NotificationError("missing_field", f"{name} notification names no recipients")
-    return [_fact(common, recipient, extra) for recipient, extra in per_recipient]
+    facts, refused = [], []
+    for number, (recipient, extra) in enumerate(per_recipient, 1):
+        try:
+            facts.append(_fact(common, recipient, extra))
+        except NotificationError as exc:
+            where = f"recipient {number} of {len(per_recipient)}"
+            refused.append(Refusal(exc.reason, f"{where}: {exc}"))
+    if not facts:  # nothing to store: the notification is refused as a whole, once
+        reasons = "; ".join(refusal.reason for refusal in refused[:3])
+        more = f" (and {len(refused) - 3} more)" if len(refused) > 3 else ""
+        raise NotificationError(refused[0].reason_code, reasons + more)
+    return ParsedNotification(facts, refused)
 
 
 def _family_and_name(payload: Mapping[str, Any]) -> tuple[str, str]:
@@ -132,11 +170,18 @@ def _object(payload: Mapping[str, Any], name: str, kind: str) -> Mapping[str, An
 
 
 def _common_fields(
-    mail: Mapping[str, Any], detail: Mapping[str, Any], family: str, kind: str
+    mail: Mapping[str, Any],
+    detail: Mapping[str, Any],
+    family: str,
+    kind: str,
+    sns_timestamp: Any,
 ) -> dict[str, Any]:
     message_id = _text(mail, "messageId", required=True)
-    mail_sent_at = _timestamp(mail, "timestamp", required=False)
-    occurred_at = _timestamp(detail, "timestamp", required=False) or mail_sent_at
+    latest = utcnow() + FUTURE_SKEW
+    mail_sent_at = _timestamp(mail, "timestamp", latest)
+    occurred_at = _timestamp(detail, "timestamp", latest) or mail_sent_at
+    if occurred_at is None:
+        occurred_at = _timestamp({"Timestamp": sns_timestamp}, "Timestamp", latest)
     if occurred_at is None:
         raise NotificationError("missing_field", f"{kind} has no timestamp")
     feedback_id = _text(detail, "feedbackId")
@@ -164,12 +209,12 @@ def _common_fields(
     }
 
 
-def _fact(common: dict[str, Any], recipient: str, extra: dict[str, Any]) -> ParsedFact:
-    if len(recipient) > MAX_ADDRESS:
-        raise NotificationError("wrong_type", f"recipient longer than {MAX_ADDRESS} characters")
-    address = normalise_address(recipient)
-    if not address:
-        raise NotificationError("missing_field", "a recipient address is empty")
+def _fact(common: dict[str, Any], raw: Any, extra: dict[str, Any]) -> ParsedFact:
+    """The fact of one recipient; NotificationError if `raw` is not one email address."""
+    bare = _recipient(raw)
+    address = storable_text(normalise_address(bare))
+    # `recipient` is the text as received, unless a display name had to be taken off it.
+    recipient = storable_text(raw) if raw.strip() == bare else bare
     digest = hashlib.sha256(f"{common['event_key']}\n{address}".encode()).digest()
     return ParsedFact(
         dedup_key=digest,
@@ -181,9 +226,27 @@ def _fact(common: dict[str, Any], recipient: str, extra: dict[str, Any]) -> Pars
     )
 
 
+def _recipient(raw: Any) -> str:
+    """The bare address of one recipient, as SES spelled it (see core.addresses)."""
+    if raw is None:
+        raise NotificationError("missing_field", "required field 'emailAddress' is missing")
+    if not isinstance(raw, str):
+        raise NotificationError(
+            "wrong_type", f"field 'emailAddress' should be text, not {_type(raw)}"
+        )
+    if not raw.strip():
+        raise NotificationError("missing_field", "required field 'emailAddress' is empty")
+    if len(raw) > MAX_ADDRESS:
+        raise NotificationError("wrong_type", f"recipient longer than {MAX_ADDRESS} characters")
+    try:
+        return bare_address(raw)
+    except InvalidAddress as exc:
+        raise NotificationError("invalid_address", str(exc)) from None
+
+
 # --- per-kind recipients and fields --------------------------------------------------------
 
-Recipients = list[tuple[str, dict[str, Any]]]
+Recipients = list[tuple[Any, dict[str, Any]]]  # the recipient as SES sent it; checked later
 
 
 def _bounce(bounce: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipients:
@@ -201,7 +264,7 @@ def _bounce(bounce: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipients:
     for item in _objects(bounce, "bouncedRecipients"):
         result.append(
             (
-                _text(item, "emailAddress", required=True),
+                item.get("emailAddress"),
                 {
                     **shared,
                     "diagnostic_code": _clip(_text(item, "diagnosticCode"), MAX_TEXT),
@@ -220,8 +283,7 @@ def _complaint(complaint: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipi
         "detail": _detail(complaint, "userAgent", "arrivalDate"),
     }
     return [
-        (_text(item, "emailAddress", required=True), shared)
-        for item in _objects(complaint, "complainedRecipients")
+        (item.get("emailAddress"), shared) for item in _objects(complaint, "complainedRecipients")
     ]
 
 
@@ -232,7 +294,7 @@ def _delivery(delivery: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipien
         "remote_mta_ip": _clip(_text(delivery, "remoteMtaIp"), 64),
         "detail": _detail(delivery, "processingTimeMillis"),
     }
-    return [(address, shared) for address in _strings(delivery, "recipients")]
+    return [(address, shared) for address in _list(delivery, "recipients")]
 
 
 def _delivery_delay(delay: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recipients:
@@ -244,7 +306,7 @@ def _delivery_delay(delay: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recip
     for item in _objects(delay, "delayedRecipients"):
         result.append(
             (
-                _text(item, "emailAddress", required=True),
+                item.get("emailAddress"),
                 {
                     **shared,
                     "diagnostic_code": _clip(_text(item, "diagnosticCode"), MAX_TEXT),
@@ -258,7 +320,7 @@ def _delivery_delay(delay: Mapping[str, Any], _mail: Mapping[str, Any]) -> Recip
 def _to_destination(*detail_keys: str) -> Any:
     def recipients(detail: Mapping[str, Any], mail: Mapping[str, Any]) -> Recipients:
         extra = {"detail": _detail(detail, *detail_keys)} if detail_keys else {}
-        return [(address, extra) for address in _strings(mail, "destination")]
+        return [(address, extra) for address in _list(mail, "destination")]
 
     return recipients
 
@@ -322,17 +384,20 @@ def _objects(obj: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return items
 
 
-def _strings(obj: Mapping[str, Any], key: str) -> list[str]:
+def _list(obj: Mapping[str, Any], key: str) -> list[Any]:
+    """A list of recipients; each item is checked on its own (see _fact)."""
     items = obj.get(key)
     if items is None:
         raise NotificationError("missing_field", f"required field {key!r} is missing")
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+    if not isinstance(items, list):
         raise NotificationError("wrong_type", f"field {key!r} should be a list of addresses")
-    return [storable_text(item) for item in items]
+    return items
 
 
-def _timestamp(obj: Mapping[str, Any], key: str, *, required: bool) -> datetime | None:
-    value = _text(obj, key, required=required)
+def _timestamp(obj: Mapping[str, Any], key: str, latest: datetime) -> datetime | None:
+    """`obj[key]` as naive UTC, None if absent; NotificationError if it is not a time
+    between EARLIEST and `latest`."""
+    value = _text(obj, key)
     if value is None:
         return None
     try:
@@ -343,6 +408,11 @@ def _timestamp(obj: Mapping[str, Any], key: str, *, required: bool) -> datetime 
         raise NotificationError(
             "wrong_type", f"field {key!r} is not a timestamp: {value!r}"
         ) from None
+    if not EARLIEST <= parsed <= latest:
+        raise NotificationError(
+            "implausible_time",
+            f"field {key!r} is {value!r}, outside {EARLIEST:%Y-%m-%d} .. one day from now",
+        )
     return parsed
 
 

@@ -5,6 +5,8 @@ Lambda's own retry (and the function's on-failure destination) takes over.
 SQS trigger: returns ``batchItemFailures`` naming exactly the messages whose commit failed
 (enable ReportBatchItemFailures on the event source mapping), so one failure never makes
 SQS redeliver the messages that were stored.
+Bad input never raises out of the handler (that would fail, and redeliver, the whole batch):
+a record that cannot be encoded or read is a dead letter with its reason.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from core.clock import utcnow
 from core.errors import StoreUnavailable
+from core.ingest.envelopes import encode_json, encode_text
 from core.ingest.pipeline import Ingester, IngestSummary, Item, record_run
 from core.settings import load_settings
 from core.store.db import make_engine
@@ -39,8 +42,7 @@ def handler(event: dict[str, Any], context: Any = None, ingester: Ingester | Non
     if records and all(_is_sqs(record) for record in records):
         return _handle_sqs(records, ingester)
     summary = ingester.ingest(
-        [Item(json.dumps(record).encode("utf-8"), "lambda:sns") for record in records],
-        source=_request_id(context),
+        [_record_item(record) for record in records], source=_request_id(context)
     )
     log.info("ingested %s", summary.as_dict())
     return summary.as_dict()
@@ -48,9 +50,7 @@ def handler(event: dict[str, Any], context: Any = None, ingester: Ingester | Non
 
 def _handle_sqs(records: list[dict[str, Any]], ingester: Ingester) -> dict[str, Any]:
     started = utcnow()
-    items = [
-        Item(str(r.get("body", "")).encode("utf-8"), f"sqs:{r.get('messageId')}") for r in records
-    ]
+    items = [Item(_body(r), f"sqs:{r.get('messageId')}") for r in records]
     summary, failures = IngestSummary(), []
     for record, outcome in zip(records, ingester.ingest_each(items), strict=True):
         if isinstance(outcome, StoreUnavailable):
@@ -62,6 +62,20 @@ def _handle_sqs(records: list[dict[str, Any]], ingester: Ingester) -> dict[str, 
     record_run(ingester.engine, "lambda", _queue(records), started, summary, error)
     log.info("ingested %s; failed %d", summary.as_dict(), len(failures))
     return {"batchItemFailures": failures}
+
+
+def _record_item(record: Any) -> Item:
+    """One SNS record as an item. A record too deep to encode is handed on decoded, so
+    that the unwrapper refuses it with its reason."""
+    try:
+        return Item(encode_text(json.dumps(record, ensure_ascii=False)), "lambda:sns")
+    except RecursionError:
+        return Item(encode_json(record), "lambda:sns", record)
+
+
+def _body(record: dict[str, Any]) -> bytes:
+    body = record.get("body", "")
+    return encode_text(body if isinstance(body, str) else str(body))
 
 
 def _is_sqs(record: Any) -> bool:

@@ -256,14 +256,18 @@ def _digest_unit(unit: Unwrapped, source: str, result: Digested) -> None:
 
 def _digest_message(unit: SesMessage, source: str, result: Digested) -> None:
     try:
-        facts = parse_notification(unit.payload, unit.sns_message_id)
+        parsed = parse_notification(unit.payload, unit.sns_message_id, unit.sns_timestamp)
     except IgnoredNotification:
         result.summary.ignored += 1
         return
     except NotificationError as exc:
         _dead_letter(result, source, Unusable(unit.raw, exc.reason, str(exc)))
         return
-    result.batch.facts.extend(facts)
+    result.batch.facts.extend(parsed.facts)
+    # A refused recipient is kept with the whole notification, so that a retry after a fix
+    # stores it (its co-recipients, stored now, are then duplicates).
+    for refusal in parsed.refused:
+        _dead_letter(result, source, Unusable(unit.raw, refusal.reason_code, refusal.reason))
 
 
 def _dead_letter(result: Digested, source: str, unit: Unusable) -> None:
@@ -290,8 +294,8 @@ def confirmation_row(unit: SnsConfirmationMessage) -> dict[str, Any]:
     except ValueError:
         sent_at = None
     return {
-        "sns_message_id": (text("MessageId") or "")[:128],
-        "type": text("Type"),
+        "sns_message_id": storable_text(unit.message_id)[:128],
+        "type": unit.type or text("Type"),
         "topic_arn": (text("TopicArn") or "")[:300] or None,
         "subscribe_url": text("SubscribeURL", "SubscribeUrl"),
         "token": text("Token"),

@@ -7,27 +7,21 @@ module that relies on moto-held data starts its own emulator and uses it contigu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from emulator.launch import EmulatorHandle, running_emulator
-
-FIXTURES = Path(__file__).with_name("fixtures")
+from tests.conftest import load_fixture
 
 
 @pytest.fixture(scope="session")
 def load_sample() -> Callable[[str], Any]:
-    """A loader for the payloads copied into tests/emulator/fixtures."""
-
-    def load(name: str) -> Any:
-        return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-    return load
+    """A loader for the AWS payloads in ../shared/samples (the test skips, saying so, where
+    ../shared is absent)."""
+    return load_fixture
 
 
 @pytest.fixture(scope="module")
