@@ -33,14 +33,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
 
 from core.access import Actor, cli_actor
 from core.errors import AwsConfigurationError, BounceDeskError, SettingsError
 from core.ses import metrics
 from core.ses.gateway import SesGateway
 from core.settings import Settings, load_settings
-from core.store.db import make_engine, session_factory
+from core.store.db import make_engine
 from core.suppression import mirror as suppression
 from core.suppression import removal
 from core.suppression.guardrails import RejectedLine, RemovalPlan, Verdict, plan_removal
@@ -134,7 +134,7 @@ def _register_suppression(
 @dataclass
 class _Context:
     settings: Settings
-    sessions: sessionmaker[Session]
+    engine: Engine
     args: argparse.Namespace
 
     @property
@@ -145,6 +145,9 @@ class _Context:
         factory: GatewayFactory = self.args.gateway_factory
         return factory(self.settings)
 
+    def remover(self) -> removal.Remover:
+        return removal.Remover.from_settings(self.settings, self.engine, self.gateway())
+
 
 @contextmanager
 def _context(args: argparse.Namespace, settings: Settings | None) -> Iterator[_Context]:
@@ -153,7 +156,7 @@ def _context(args: argparse.Namespace, settings: Settings | None) -> Iterator[_C
         settings = load_settings(database_url=url)
     engine = make_engine(settings.database_url)
     try:
-        yield _Context(settings, session_factory(engine), args)
+        yield _Context(settings, engine, args)
     finally:
         engine.dispose()
 
@@ -242,7 +245,7 @@ def _print_progress(done: int, total: int, result: removal.AddressResult) -> Non
 def handle_sync(args: argparse.Namespace, settings: Settings | None = None) -> int:
     with _context(args, settings) as ctx:
         report = suppression.sync_suppression_list(
-            ctx.sessions, ctx.gateway(), actor=ctx.actor, incremental=args.incremental
+            ctx.engine, ctx.gateway(), actor=ctx.actor, incremental=args.incremental
         )
     kind = "incremental" if report.incremental else "full"
     print(
@@ -256,7 +259,7 @@ def handle_sync(args: argparse.Namespace, settings: Settings | None = None) -> i
 
 def _plan(ctx: _Context, args: argparse.Namespace) -> RemovalPlan:
     return plan_removal(
-        ctx.sessions,
+        ctx.engine,
         _read_addresses(args),
         actor=ctx.actor,
         reason=args.reason,
@@ -293,14 +296,11 @@ def handle_remove(args: argparse.Namespace, settings: Settings | None = None) ->
         )
         if count and not _confirmed(args, question):
             return 1
-        report = removal.remove_from_suppression_list(
-            ctx.sessions,
-            ctx.gateway(),
+        report = ctx.remover().remove(
             plan.allowed,
             actor=ctx.actor,
             reason=args.reason,
             override=args.admin_override,
-            max_per_click=limit,
             progress=_print_progress,
         )
     code = _print_removal(replace(report, rejected=plan.rejected))
@@ -337,17 +337,12 @@ def handle_import_job(args: argparse.Namespace, settings: Settings | None = None
                 return 1
         elif count and not _confirmed(args, question):
             return 1
-        report = removal.start_import_removal(
-            ctx.sessions,
-            ctx.gateway(),
+        report = ctx.remover().start_import(
             plan.allowed,
             actor=ctx.actor,
             reason=args.reason,
             override=args.admin_override,
-            max_per_click=limit,
             confirm_count=count,
-            bucket=ctx.settings.suppression_import_bucket,
-            prefix=ctx.settings.suppression_import_prefix,
         )
     code = _print_removal(replace(report, rejected=plan.rejected))
     if report.run_id is not None:
@@ -357,35 +352,25 @@ def handle_import_job(args: argparse.Namespace, settings: Settings | None = None
 
 @_reports_errors
 def handle_resume(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    return _rerun(removal.resume_removal, args, settings)
+    return _rerun(removal.Remover.resume, args, settings)
 
 
 @_reports_errors
 def handle_retry_failed(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    return _rerun(removal.retry_failed, args, settings)
+    return _rerun(removal.Remover.retry_failed, args, settings)
 
 
 def _rerun(operation: Any, args: argparse.Namespace, settings: Settings | None) -> int:
     """Resume or retry one removal run (same arguments for both)."""
     with _context(args, settings) as ctx:
-        report = operation(
-            ctx.sessions,
-            ctx.gateway(),
-            args.run_id,
-            actor=ctx.actor,
-            progress=_print_progress,
-            bucket=ctx.settings.suppression_import_bucket,
-            prefix=ctx.settings.suppression_import_prefix,
-        )
+        report = operation(ctx.remover(), args.run_id, actor=ctx.actor, progress=_print_progress)
     return _print_removal(report)
 
 
 @_reports_errors
 def handle_poll_jobs(args: argparse.Namespace, settings: Settings | None = None) -> int:
     with _context(args, settings) as ctx:
-        states = removal.poll_import_jobs(
-            ctx.sessions, ctx.gateway(), actor=ctx.actor, run_id=args.run_id
-        )
+        states = ctx.remover().poll_jobs(actor=ctx.actor, run_id=args.run_id)
     if not states:
         print("no unfinished import jobs")
     for job in states:
@@ -403,7 +388,7 @@ def handle_poll_jobs(args: argparse.Namespace, settings: Settings | None = None)
 def handle_export(args: argparse.Namespace, settings: Settings | None = None) -> int:
     with _context(args, settings) as ctx:
         export = suppression.export_console_csv(
-            ctx.sessions, ctx.actor, confirmed_only=not args.all_suppressed
+            ctx.engine, ctx.actor, confirmed_only=not args.all_suppressed
         )
     if args.output is None:
         sys.stdout.write(export.body.decode("utf-8"))
@@ -427,8 +412,8 @@ def handle_export(args: argparse.Namespace, settings: Settings | None = None) ->
 
 @_reports_errors
 def handle_detail(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    with _context(args, settings) as ctx, ctx.sessions() as session:
-        detail = suppression.suppression_detail(session, ctx.gateway(), args.address)
+    with _context(args, settings) as ctx:
+        detail = suppression.suppression_detail(ctx.engine, ctx.gateway(), args.address)
     if not detail.on_list:
         print(f"{detail.address} is not on the SES suppression list")
         return 0
@@ -445,7 +430,7 @@ def handle_detail(args: argparse.Namespace, settings: Settings | None = None) ->
 @_reports_errors
 def handle_metrics_pull(args: argparse.Namespace, settings: Settings | None = None) -> int:
     with _context(args, settings) as ctx:
-        reports = metrics.pull_metrics(ctx.sessions, ctx.gateway(), days=args.days)
+        reports = metrics.pull_metrics(ctx.engine, ctx.gateway(), days=args.days)
     for report in reports:
         window = f"{report.start} .. {report.end}" if report.start else "no data"
         print(f"{report.source}: {report.points} points ({window})")
@@ -457,7 +442,7 @@ def handle_metrics_pull(args: argparse.Namespace, settings: Settings | None = No
 @_reports_errors
 def handle_account(args: argparse.Namespace, settings: Settings | None = None) -> int:
     with _context(args, settings) as ctx:
-        health = metrics.record_account_snapshot(ctx.sessions, ctx.gateway())
+        health = metrics.record_account_snapshot(ctx.engine, ctx.gateway())
     print(f"enforcement status: {health.enforcement_status}")
     print(f"sending enabled: {health.sending_enabled}")
     print(f"production access: {health.production_access_enabled}")

@@ -17,7 +17,7 @@ import streamlit as st
 from pagekit import ACTOR, ROOT, TIMEOUT  # noqa: F401 - the project root goes on sys.path
 from sqlalchemy import Engine
 
-from core.store.db import make_engine, session_factory
+from core.store.db import make_engine
 
 
 def _clear_streamlit_caches() -> None:
@@ -60,11 +60,6 @@ def db(
     yield engine
     engine.dispose()
     _clear_streamlit_caches()
-
-
-@pytest.fixture
-def sessions(db: Engine) -> Any:
-    return session_factory(db)
 
 
 @pytest.fixture(scope="module")

@@ -181,13 +181,11 @@ def test_export_for_excel_starts_with_a_byte_order_mark(mixed: Engine, downloads
 
 
 @pytest.fixture
-def listed(aws: Any, mixed: Engine, sessions: Any) -> Any:
+def listed(aws: Any, mixed: Engine) -> Any:
     """The two hard-bounced addresses on the SES suppression list, mirrored."""
     for address in ("hard.new@example.com", "hard.old@example.com"):
         aws.state.put_suppressed(address, "BOUNCE")
-    sync_suppression_list(
-        sessions, SesGateway.from_settings(load_settings()), actor=ACTING, rate=100
-    )
+    sync_suppression_list(mixed, SesGateway.from_settings(load_settings()), actor=ACTING, rate=100)
     return aws
 
 
