@@ -288,6 +288,11 @@ def test_the_detail_shows_what_bounce_desk_did_to_the_address(listed: Any, mixed
     at.button(key="bu_remove").click().run()
     at.button(key="bu_removal_confirm").click().run()
     history = table_with(at, "action")
-    assert list(history["action"]) == ["suppression.remove", "confirmation.confirm"]
-    assert list(history["outcome"]) == ["removed", "confirmed"]
+    # the call is audited before it is sent (suppression.remove_attempt), then its answer
+    assert list(history["action"]) == [
+        "suppression.remove",
+        "suppression.remove_attempt",
+        "confirmation.confirm",
+    ]
+    assert list(history["outcome"]) == ["removed", "sent", "confirmed"]
     assert set(history["who"]) == {ACTOR} and set(history["role"]) == {"operator"}
