@@ -35,14 +35,10 @@ sys.path.insert(0, str(ROOT))
 from core.access import Actor, Role  # noqa: E402
 from core.ses.gateway import SesGateway  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.store.db import make_engine, session_factory  # noqa: E402
+from core.store.db import make_engine  # noqa: E402
 from core.suppression.mirror import sync_suppression_list  # noqa: E402
-from core.suppression.removal import (  # noqa: E402
-    TERMINAL_JOB_STATES,
-    poll_import_jobs,
-    remove_from_suppression_list,
-    start_import_removal,
-)
+from core.suppression.removal import Remover  # noqa: E402
+from core.suppression.runs import TERMINAL_JOB_STATES  # noqa: E402
 
 # The benchmark removes unconfirmed addresses, which only an admin may do.
 BENCH_ACTOR = Actor("bench", Role.ADMIN)
@@ -69,9 +65,7 @@ def sync_child(endpoint_url: str, database_url: str) -> None:
     # Everything imported and every client built: what any Bounce Desk process costs.
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     started = time.perf_counter()
-    report = sync_suppression_list(
-        session_factory(engine), gateway, actor=BENCH_ACTOR, page_size=1000
-    )
+    report = sync_suppression_list(engine, gateway, actor=BENCH_ACTOR, page_size=1000)
     elapsed = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = {
@@ -105,15 +99,8 @@ def bench_per_address(handle: Any, database_url: str, addresses: list[str]) -> f
     engine = make_engine(database_url)
     gateway = gateway_for(handle.endpoint_url, rate=1000.0)
     started = time.perf_counter()
-    report = remove_from_suppression_list(
-        session_factory(engine),
-        gateway,
-        addresses,
-        actor=BENCH_ACTOR,
-        reason="benchmark",
-        max_per_click=len(addresses),
-        override=True,
-    )
+    remover = Remover(engine, gateway, max_per_click=len(addresses))
+    report = remover.remove(addresses, actor=BENCH_ACTOR, reason="benchmark", override=True)
     elapsed = time.perf_counter() - started
     assert report.ok, report.counts
     return elapsed
@@ -124,24 +111,20 @@ def bench_import_job(handle: Any, database_url: str, addresses: list[str]) -> fl
 
     handle.state.put_many_suppressed(make_entry(a) for a in addresses)
     engine = make_engine(database_url)
-    sessions = session_factory(engine)
     gateway = gateway_for(handle.endpoint_url, rate=1.0)  # one SES call: the pace is moot
     assert gateway.s3 is not None  # from_settings builds every client
     gateway.s3.create_bucket(Bucket="bench-imports")
     started = time.perf_counter()
-    report = start_import_removal(
-        sessions,
-        gateway,
+    remover = Remover(engine, gateway, max_per_click=len(addresses), bucket="bench-imports")
+    report = remover.start_import(
         addresses,
         actor=BENCH_ACTOR,
         reason="benchmark",
-        bucket="bench-imports",
-        max_per_click=len(addresses),
         confirm_count=len(addresses),
         override=True,
     )
     while True:
-        states = poll_import_jobs(sessions, gateway, run_id=report.run_id, actor=BENCH_ACTOR)
+        states = remover.poll_jobs(run_id=report.run_id, actor=BENCH_ACTOR)
         if all(state.status in TERMINAL_JOB_STATES for state in states):
             break
         time.sleep(0.1)

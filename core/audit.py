@@ -38,6 +38,7 @@ ACTIONS = (
     "confirmation.revoke",
     "suppression.sync",
     "suppression.removal_requested",
+    "suppression.remove_attempt",
     "suppression.remove",
     "suppression.import_job",
     "directory.import",

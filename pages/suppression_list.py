@@ -59,7 +59,7 @@ with st.container(border=True, key="sl_sync_box"), feedback.reported("load the s
 
         with feedback.reported("sync the suppression list"):
             report = sync_suppression_list(
-                resources.sessions(),
+                resources.engine(),
                 resources.gateway(),
                 actor=actor,
                 incremental=incremental,

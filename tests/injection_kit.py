@@ -13,7 +13,6 @@ from sqlalchemy import Engine
 
 from core.recipients.confirmations import confirm_valid
 from core.recipients.directory import import_users_csv
-from core.store.db import session_factory
 from core.suppression.mirror import sync_suppression_list
 from tests.factories import OPS, ingest, make_bounce
 from tests.suppression_kit import FakeSes
@@ -51,5 +50,5 @@ def seed_hostile(engine: Engine) -> FakeSes:
     assert report.imported == 2, report.rejected
     confirm_valid(engine, ADDRESSES, actor=OPS, note=MARKDOWN)
     ses = FakeSes(dict.fromkeys(ADDRESSES, "BOUNCE"))
-    sync_suppression_list(session_factory(engine), ses, actor=OPS)
+    sync_suppression_list(engine, ses, actor=OPS)
     return ses

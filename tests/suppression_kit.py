@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.stub import ANY, Stubber
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, select
 
 from core.ses.gateway import SesGateway
 from core.settings import Settings
+from core.store.db import open_session
 from core.store.models import Fact, SuppressedDestination
 from core.suppression import mirror as suppression
 from emulator.launch import EmulatorHandle
@@ -46,17 +46,17 @@ def expect_page(
     stubber.add_response("list_suppressed_destinations", response, params)
 
 
-def mirror(sessions: sessionmaker[Session]) -> dict[str, SuppressedDestination]:
-    with sessions() as session:
+def mirror(engine: Engine) -> dict[str, SuppressedDestination]:
+    with open_session(engine) as session:
         return {row.address: row for row in session.scalars(select(SuppressedDestination))}
 
 
 def full_sync(
-    sessions: sessionmaker[Session], ses: tuple[SesGateway, Stubber], addresses: list[str]
+    engine: Engine, ses: tuple[SesGateway, Stubber], addresses: list[str]
 ) -> suppression.SyncReport:
     gateway, stubber = ses
     expect_page(stubber, addresses)
-    return suppression.sync_suppression_list(sessions, gateway, actor=OPS, **NO_WAIT)
+    return suppression.sync_suppression_list(engine, gateway, actor=OPS, **NO_WAIT)
 
 
 def expect_delete(stubber: Stubber, address: str, error: tuple[str, int] | None = None) -> None:

@@ -34,7 +34,6 @@ from core.recipients.confirmations import confirm_valid, revoke_confirmation
 from core.recipients.directory import import_users_csv
 from core.recipients.mailing import export_exclusions_csv
 from core.settings import Settings
-from core.store.db import session_factory
 from core.store.models import AuditEntry, DeadLetter
 from core.suppression.mirror import (
     MirrorFilter,
@@ -42,11 +41,7 @@ from core.suppression.mirror import (
     export_mirror_csv,
     sync_suppression_list,
 )
-from core.suppression.removal import (
-    poll_import_jobs,
-    remove_from_suppression_list,
-    start_import_removal,
-)
+from core.suppression.removal import Remover
 from tests.factories import ADMIN, OPS, ingest, make_bounce, person
 from tests.suppression_kit import FakeSes
 
@@ -54,9 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NO_WAIT = {"sleep": lambda _: None}
 
 
-@pytest.fixture
-def sessions(engine: Engine) -> Any:
-    return session_factory(engine)
+def remover(engine: Engine, ses: Any, **knobs: Any) -> Remover:
+    return Remover(engine, ses, **{"max_per_click": 10, **NO_WAIT, **knobs})
 
 
 def last_id(engine: Engine) -> int:
@@ -75,9 +69,9 @@ def entries_after(engine: Engine, marker: int) -> list[tuple[str, str | None, st
         return [tuple(row) for row in connection.execute(query)]  # type: ignore[misc]
 
 
-def synced(sessions: Any, addresses: dict[str, str]) -> FakeSes:
+def synced(engine: Engine, addresses: dict[str, str]) -> FakeSes:
     ses = FakeSes(addresses)
-    sync_suppression_list(sessions, ses, actor=OPS)
+    sync_suppression_list(engine, ses, actor=OPS)
     return ses
 
 
@@ -97,35 +91,29 @@ def test_confirm_and_revoke_leave_one_entry_per_address_they_changed(engine: Eng
     ]
 
 
-def test_a_removal_leaves_the_request_and_each_address_with_its_outcome(
-    engine: Engine, sessions: Any
-) -> None:
+def test_a_removal_leaves_the_request_and_each_address_with_its_outcome(engine: Engine) -> None:
     confirm_valid(engine, ["a@example.com", "b@example.com"], actor=OPS, note="phoned")
-    ses = synced(sessions, {"a@example.com": "BOUNCE", "b@example.com": "BOUNCE"})
+    ses = synced(engine, {"a@example.com": "BOUNCE", "b@example.com": "BOUNCE"})
     del ses.listed["b@example.com"]  # someone removed it in the console meanwhile
     marker = last_id(engine)
-    remove_from_suppression_list(
-        sessions, ses, ["a@example.com", "b@example.com"], actor=OPS, reason="r",
-        max_per_click=10, **NO_WAIT,
-    )  # fmt: skip
+    remover(engine, ses).remove(["a@example.com", "b@example.com"], actor=OPS, reason="r")
     assert entries_after(engine, marker) == [
         ("suppression.removal_requested", None, "api"),
+        ("suppression.remove_attempt", "a@example.com", "sent"),
         ("suppression.remove", "a@example.com", "removed"),
+        ("suppression.remove_attempt", "b@example.com", "sent"),
         ("suppression.remove", "b@example.com", "not_on_list"),
     ]
 
 
-def test_an_import_job_leaves_its_creation_its_end_and_each_address(
-    engine: Engine, sessions: Any
-) -> None:
+def test_an_import_job_leaves_its_creation_its_end_and_each_address(engine: Engine) -> None:
     confirm_valid(engine, ["a@example.com", "b@example.com"], actor=OPS, note="phoned")
-    ses = synced(sessions, {"a@example.com": "BOUNCE", "b@example.com": "BOUNCE"})
+    ses = synced(engine, {"a@example.com": "BOUNCE", "b@example.com": "BOUNCE"})
     marker = last_id(engine)
-    start_import_removal(
-        sessions, ses, ["a@example.com", "b@example.com"], actor=OPS, reason="r", bucket="b",
-        max_per_click=10,
-    )  # fmt: skip
-    poll_import_jobs(sessions, ses, actor=person("other"))
+    remover(engine, ses, bucket="b").start_import(
+        ["a@example.com", "b@example.com"], actor=OPS, reason="r"
+    )
+    remover(engine, ses).poll_jobs(actor=person("other"))
     assert entries_after(engine, marker) == [
         ("suppression.removal_requested", None, "import_job"),
         ("suppression.import_job", None, "CREATED"),
@@ -137,11 +125,9 @@ def test_an_import_job_leaves_its_creation_its_end_and_each_address(
     assert removed.actor == "other" and parameters_of(removed)["job_id"] == "job-1"
 
 
-def test_a_sync_leaves_one_entry_with_its_counts_and_a_failed_one_says_why(
-    engine: Engine, sessions: Any
-) -> None:
+def test_a_sync_leaves_one_entry_with_its_counts_and_a_failed_one_says_why(engine: Engine) -> None:
     marker = last_id(engine)
-    synced(sessions, {"a@example.com": "BOUNCE"})
+    synced(engine, {"a@example.com": "BOUNCE"})
     [(action, address, outcome)] = entries_after(engine, marker)
     assert (action, address, outcome) == ("suppression.sync", None, "completed")
     [entry] = list_audit(engine, AuditFilter(action="suppression.sync")).rows
@@ -152,7 +138,7 @@ def test_a_sync_leaves_one_entry_with_its_counts_and_a_failed_one_says_why(
             raise AwsCallFailed("ListSuppressedDestinations: token expired")
 
     with pytest.raises(AwsCallFailed):
-        sync_suppression_list(sessions, Broken(), actor=OPS)
+        sync_suppression_list(engine, Broken(), actor=OPS)
     newest = list_audit(engine, AuditFilter(action="suppression.sync")).rows[0]
     assert (newest.outcome, newest.detail) == (
         "failed",
@@ -160,15 +146,15 @@ def test_a_sync_leaves_one_entry_with_its_counts_and_a_failed_one_says_why(
     )
 
 
-def test_every_export_of_personal_data_leaves_one_entry(engine: Engine, sessions: Any) -> None:
+def test_every_export_of_personal_data_leaves_one_entry(engine: Engine) -> None:
     ingest(engine, make_bounce(["a@example.com"]))
     confirm_valid(engine, ["a@example.com"], actor=OPS, note="phoned")
-    synced(sessions, {"a@example.com": "BOUNCE"})
+    synced(engine, {"a@example.com": "BOUNCE"})
     viewer = person("support", Role.VIEWER)
     marker = last_id(engine)
     export_bounced_csv(engine, viewer, BouncedFilter(kinds=frozenset({"hard"})), io.BytesIO())
     export_exclusions_csv(engine, viewer, Settings(), io.BytesIO())
-    export_console_csv(sessions, viewer)
+    export_console_csv(engine, viewer)
     export_mirror_csv(engine, viewer, MirrorFilter(), io.BytesIO())
     export_audit_csv(engine, viewer, AuditFilter(action="export.bounced"), io.BytesIO())
     assert entries_after(engine, marker) == [

@@ -153,14 +153,13 @@ def test_resume_finishes_a_run_that_was_recorded_but_never_sent_if_the_role_stil
     engine = make_engine(database_url)
     admin = person("ops@qube.example", Role.ADMIN)
     with pytest.raises(SesUnreachable):
-        removal.remove_from_suppression_list(
-            session_factory(engine),
-            Unreachable.from_settings(load_settings()),
+        removal.Remover(
+            engine, Unreachable.from_settings(load_settings()), max_per_click=10
+        ).remove(
             ["a@example.com"],
             actor=admin,
             reason="the user's IT confirmed the mailbox",
             override=True,
-            max_per_click=10,
         )
     with session_factory(engine)() as session:
         run_id = str(session.scalar(select(RemovalRun.id)))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from core.clock import utcnow
 from core.errors import InvalidInput
 from core.recipients.confirmations import (
     ConfirmOutcome,
@@ -20,7 +21,7 @@ from core.store.models import AuditEntry, Confirmation, SuppressedDestination
 from tests.factories import OPS, ingest, make_bounce, person
 
 PAST = datetime(2026, 10, 1, 12)
-FUTURE = datetime(2099, 1, 1)
+FUTURE = utcnow() + timedelta(hours=12)  # later than any confirmation, yet plausible
 
 
 def mirror(engine: Engine, address: str, *, suppressed: bool = True, spelled: str = "") -> None:

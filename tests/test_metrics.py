@@ -12,20 +12,14 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from core.ses import metrics
 from core.ses.gateway import SesGateway
-from core.store.db import session_factory
+from core.store.db import open_session
 from core.store.models import AccountSnapshot, MetricPoint
 
 CREDENTIALS = {"aws_access_key_id": "k", "aws_secret_access_key": "s"}
 HOUR = datetime(2024, 6, 1, 0, 0)
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return session_factory(engine)
 
 
 @pytest.fixture
@@ -51,26 +45,25 @@ def put(cloudwatch: Any, metric: str, at: datetime, value: float) -> None:
     )
 
 
-def count_points(sessions: sessionmaker[Session], source: str) -> int:
-    with sessions() as session:
+def count_points(engine: Engine, source: str) -> int:
+    with open_session(engine) as session:
         query = select(func.count()).select_from(MetricPoint).where(MetricPoint.source == source)
         return int(session.scalar(query) or 0)
 
 
 def test_cloudwatch_bounce_rate_is_stored_hourly_and_read_back_as_a_series(
-    sessions: sessionmaker[Session], cloudwatch: Any
+    engine: Engine, cloudwatch: Any
 ) -> None:
     for hour, rate in enumerate([0.01, 0.02, 0.06]):
         put(cloudwatch, "Reputation.BounceRate", HOUR + timedelta(hours=hour, minutes=5), rate)
     gateway = SesGateway(cloudwatch, cloudwatch=cloudwatch)
     report = metrics.pull_cloudwatch_metrics(
-        sessions, gateway, start=HOUR, end=HOUR + timedelta(hours=3), periods=(metrics.HOURLY,)
+        engine, gateway, start=HOUR, end=HOUR + timedelta(hours=3), periods=(metrics.HOURLY,)
     )
     assert report.by_metric["Reputation.BounceRate/3600"] == 3
-    with sessions() as session:
-        series = metrics.metric_series(
-            session, "Reputation.BounceRate", 3600, HOUR, HOUR + timedelta(hours=3)
-        )
+    series = metrics.metric_series(
+        engine, "Reputation.BounceRate", 3600, HOUR, HOUR + timedelta(hours=3)
+    )
     assert series == [
         (HOUR, pytest.approx(0.01)),
         (HOUR + timedelta(hours=1), pytest.approx(0.02)),
@@ -79,35 +72,33 @@ def test_cloudwatch_bounce_rate_is_stored_hourly_and_read_back_as_a_series(
 
 
 def test_pulling_the_same_window_again_replaces_points_instead_of_adding_them(
-    sessions: sessionmaker[Session], cloudwatch: Any
+    engine: Engine, cloudwatch: Any
 ) -> None:
     put(cloudwatch, "Send", HOUR + timedelta(minutes=1), 100)
     gateway = SesGateway(cloudwatch, cloudwatch=cloudwatch)
     window = {"start": HOUR, "end": HOUR + timedelta(days=1)}
-    metrics.pull_cloudwatch_metrics(sessions, gateway, **window)
-    first = count_points(sessions, metrics.CLOUDWATCH)
+    metrics.pull_cloudwatch_metrics(engine, gateway, **window)
+    first = count_points(engine, metrics.CLOUDWATCH)
     put(cloudwatch, "Send", HOUR + timedelta(minutes=2), 50)
-    metrics.pull_cloudwatch_metrics(sessions, gateway, **window)
-    assert count_points(sessions, metrics.CLOUDWATCH) == first == 2  # hourly + daily
-    with sessions() as session:
-        daily = metrics.metric_series(session, "Send", 86400, HOUR, HOUR + timedelta(days=1))
+    metrics.pull_cloudwatch_metrics(engine, gateway, **window)
+    assert count_points(engine, metrics.CLOUDWATCH) == first == 2  # hourly + daily
+    daily = metrics.metric_series(engine, "Send", 86400, HOUR, HOUR + timedelta(days=1))
     assert daily == [(HOUR, 150.0)]
 
 
 def test_counts_are_summed_and_rates_averaged_within_a_period(
-    sessions: sessionmaker[Session], cloudwatch: Any
+    engine: Engine, cloudwatch: Any
 ) -> None:
     for minute, (sent, rate) in enumerate([(10, 0.02), (30, 0.04)]):
         put(cloudwatch, "Send", HOUR + timedelta(minutes=minute), sent)
         put(cloudwatch, "Reputation.BounceRate", HOUR + timedelta(minutes=minute), rate)
     gateway = SesGateway(cloudwatch, cloudwatch=cloudwatch)
     metrics.pull_cloudwatch_metrics(
-        sessions, gateway, start=HOUR, end=HOUR + timedelta(hours=1), periods=(3600,)
+        engine, gateway, start=HOUR, end=HOUR + timedelta(hours=1), periods=(3600,)
     )
     end = HOUR + timedelta(hours=1)
-    with sessions() as session:
-        assert metrics.metric_series(session, "Send", 3600, HOUR, end) == [(HOUR, 40.0)]
-        [(_, rate)] = metrics.metric_series(session, "Reputation.BounceRate", 3600, HOUR, end)
+    assert metrics.metric_series(engine, "Send", 3600, HOUR, end) == [(HOUR, 40.0)]
+    [(_, rate)] = metrics.metric_series(engine, "Reputation.BounceRate", 3600, HOUR, end)
     assert rate == pytest.approx(0.03)
 
 
@@ -133,35 +124,31 @@ def send_statistics(bounces: int) -> dict[str, Any]:
 
 
 def test_send_statistics_are_a_second_source_in_fifteen_minute_buckets_without_duplicates(
-    sessions: sessionmaker[Session], stubbed: tuple[SesGateway, Stubber, Stubber]
+    engine: Engine, stubbed: tuple[SesGateway, Stubber, Stubber]
 ) -> None:
     gateway, _, v1 = stubbed
     v1.add_response("get_send_statistics", send_statistics(bounces=3))
     v1.add_response("get_send_statistics", send_statistics(bounces=4))
-    metrics.pull_send_statistics(sessions, gateway)
-    report = metrics.pull_send_statistics(sessions, gateway)
+    metrics.pull_send_statistics(engine, gateway)
+    report = metrics.pull_send_statistics(engine, gateway)
     assert report.points == 8
-    assert count_points(sessions, metrics.SEND_STATISTICS) == 8
-    with sessions() as session:
-        bounces = metrics.metric_series(
-            session, "Bounces", 900, datetime(2024, 6, 1), datetime(2024, 6, 2),
-            source=metrics.SEND_STATISTICS,
-        )  # fmt: skip
+    assert count_points(engine, metrics.SEND_STATISTICS) == 8
+    day = (datetime(2024, 6, 1), datetime(2024, 6, 2))
+    bounces = metrics.metric_series(engine, "Bounces", 900, *day, source=metrics.SEND_STATISTICS)
     assert bounces == [(datetime(2024, 6, 1, 10, 15), 4.0), (datetime(2024, 6, 1, 10, 30), 0.0)]
 
 
 def test_metric_series_keeps_sources_periods_and_the_window_apart(
-    sessions: sessionmaker[Session], stubbed: tuple[SesGateway, Stubber, Stubber]
+    engine: Engine, stubbed: tuple[SesGateway, Stubber, Stubber]
 ) -> None:
     gateway, _, v1 = stubbed
     v1.add_response("get_send_statistics", send_statistics(bounces=3))
-    metrics.pull_send_statistics(sessions, gateway)
-    with sessions() as session:
-        start, end = datetime(2024, 6, 1, 10, 15), datetime(2024, 6, 1, 10, 30)
-        assert metrics.metric_series(session, "Bounces", 900, start, end) == []  # cloudwatch
-        assert metrics.metric_series(
-            session, "Bounces", 900, start, end, source=metrics.SEND_STATISTICS
-        ) == [(start, 3.0)]
+    metrics.pull_send_statistics(engine, gateway)
+    start, end = datetime(2024, 6, 1, 10, 15), datetime(2024, 6, 1, 10, 30)
+    assert metrics.metric_series(engine, "Bounces", 900, start, end) == []  # cloudwatch
+    assert metrics.metric_series(
+        engine, "Bounces", 900, start, end, source=metrics.SEND_STATISTICS
+    ) == [(start, 3.0)]
 
 
 def account(status: str) -> dict[str, Any]:
@@ -175,18 +162,17 @@ def account(status: str) -> dict[str, Any]:
 
 
 def test_every_account_pull_is_kept_so_enforcement_changes_have_a_history(
-    sessions: sessionmaker[Session], stubbed: tuple[SesGateway, Stubber, Stubber]
+    engine: Engine, stubbed: tuple[SesGateway, Stubber, Stubber]
 ) -> None:
     gateway, v2, _ = stubbed
-    with sessions() as session:
-        assert metrics.latest_account_snapshot(session) is None
+    assert metrics.latest_account_snapshot(engine) is None
     v2.add_response("get_account", account("HEALTHY"))
     v2.add_response("get_account", account("PROBATION"))
-    metrics.record_account_snapshot(sessions, gateway)
-    metrics.record_account_snapshot(sessions, gateway)
-    with sessions() as session:
+    metrics.record_account_snapshot(engine, gateway)
+    metrics.record_account_snapshot(engine, gateway)
+    with open_session(engine) as session:
         history = list(session.scalars(select(AccountSnapshot.enforcement_status)))
-        latest = metrics.latest_account_snapshot(session)
+        latest = metrics.latest_account_snapshot(engine)
     assert sorted(history) == ["HEALTHY", "PROBATION"]
     assert latest is not None and latest.enforcement_status == "PROBATION"
     assert latest.suppressed_reasons == ("BOUNCE", "COMPLAINT")

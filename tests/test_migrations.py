@@ -188,3 +188,86 @@ def test_the_ingest_trust_migration_backfills_where_old_dead_letters_came_from(
         ("lambda:req-1", "lambda", None),
         ("sqs:m-1", None, "required"),
     ]
+
+
+def test_upgrading_from_0001_links_import_job_results_and_marks_calls_in_flight(
+    empty_database_url: str,
+) -> None:
+    """Rows written before revision 0002 found their import job by message text only, and a
+    call in flight showed only as a pending result with attempts counted."""
+    from datetime import datetime
+
+    import sqlalchemy as sa
+
+    from core.store.db import upgrade
+
+    engine = make_engine(empty_database_url, auto_upgrade=False)
+    then = datetime(2026, 5, 1, 9, 30)
+    try:
+        upgrade(engine, "0001")
+        runs = sa.table(
+            "removal_runs", *(sa.column(n) for n in ("id", "actor", "reason", "method")),
+            sa.column("created_at"), sa.column("status"), sa.column("requested"),
+        )  # fmt: skip
+        jobs = sa.table(
+            "import_jobs", *(sa.column(n) for n in ("id", "run_id", "job_id", "action")),
+            *(sa.column(n) for n in ("s3_url", "records", "status", "created_at", "updated_at")),
+        )  # fmt: skip
+        results = sa.table(
+            "removal_results", *(sa.column(n) for n in ("id", "run_id", "address", "outcome")),
+            sa.column("message"), sa.column("attempts"), sa.column("updated_at"),
+        )  # fmt: skip
+        job = {"action": "DELETE", "s3_url": "s3://b/k", "records": 1, "created_at": then}
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(runs),
+                [
+                    {"id": 1, "actor": "a", "reason": "r", "method": "import_job",
+                     "created_at": then, "status": "submitted", "requested": 4},
+                    {"id": 2, "actor": "a", "reason": "r", "method": "api",
+                     "created_at": then, "status": "interrupted", "requested": 3},
+                ],
+            )  # fmt: skip
+            connection.execute(
+                sa.insert(jobs),
+                [
+                    {**job, "id": 1, "run_id": 1, "job_id": "job-1", "status": "FAILED",
+                     "updated_at": then},
+                    {**job, "id": 2, "run_id": 1, "job_id": "job-10", "status": "CREATED",
+                     "updated_at": then},
+                    {**job, "id": 3, "run_id": 1, "job_id": "job_%", "status": "COMPLETED",
+                     "updated_at": then},
+                ],
+            )  # fmt: skip
+            row = {"run_id": 1, "attempts": 0, "updated_at": then}
+            connection.execute(
+                sa.insert(results),
+                [
+                    {**row, "id": 1, "address": "failed@x.example", "outcome": "failed",
+                     "message": "import job job-1 FAILED: Access denied"},
+                    {**row, "id": 2, "address": "waiting@x.example", "outcome": "submitted",
+                     "message": "import job job-10"},
+                    {**row, "id": 3, "address": "partly@x.example", "outcome": "submitted",
+                     "message": "import job job_% completed with 1 of 2 records failed; ..."},
+                    {**row, "id": 4, "address": "never@x.example", "outcome": "pending",
+                     "message": None},
+                    {**row, "id": 5, "run_id": 2, "address": "sent@x.example",
+                     "outcome": "pending", "attempts": 1, "message": None},
+                    {**row, "id": 6, "run_id": 2, "address": "unsent@x.example",
+                     "outcome": "pending", "message": None},
+                    {**row, "id": 7, "run_id": 2, "address": "done@x.example",
+                     "outcome": "removed", "attempts": 1, "message": None},
+                ],
+            )  # fmt: skip
+        upgrade(engine, "0002_import_job_results")
+        with engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT id, import_job_id, attempted_at FROM removal_results ORDER BY id")
+            ).all()
+        assert [(r[0], r[1]) for r in found] == [
+            (1, 1), (2, 2), (3, 3), (4, None), (5, None), (6, None), (7, None)
+        ]  # fmt: skip
+        assert [r[0] for r in found if r[2] is not None] == [5]  # the one call in flight
+        assert current_revision(engine) == "0002_import_job_results"
+    finally:
+        engine.dispose()

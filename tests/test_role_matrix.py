@@ -25,7 +25,6 @@ from core.recipients.confirmations import confirm_valid, revoke_confirmation
 from core.recipients.directory import import_users_csv
 from core.recipients.mailing import export_exclusions_csv
 from core.settings import Settings
-from core.store.db import session_factory
 from core.store.models import AuditEntry, DeadLetter, RemovalResult, RemovalRun
 from core.suppression.mirror import (
     MirrorFilter,
@@ -33,11 +32,7 @@ from core.suppression.mirror import (
     export_mirror_csv,
     sync_suppression_list,
 )
-from core.suppression.removal import (
-    poll_import_jobs,
-    remove_from_suppression_list,
-    start_import_removal,
-)
+from core.suppression.removal import Remover
 from tests.factories import ingest, make_bounce, make_complaint, person
 from tests.suppression_kit import FakeSes
 
@@ -53,10 +48,6 @@ SETUP = person("setup", Role.ADMIN)
 class Scene:
     engine: Engine
     ses: FakeSes
-
-    @property
-    def sessions(self) -> Any:
-        return session_factory(self.engine)
 
 
 def seed(engine: Engine) -> Scene:
@@ -78,24 +69,23 @@ def seed(engine: Engine) -> Scene:
     ingest(engine, make_bounce([REBOUNCED], at=datetime(2026, 3, 1)))
     confirm_valid(engine, [OK, COMPLAINT, REBOUNCED], actor=SETUP, note="checked")
     ses = FakeSes(LISTED)
-    sync_suppression_list(session_factory(engine), ses, actor=SETUP)
+    sync_suppression_list(engine, ses, actor=SETUP)
     ses.calls.clear()
     return Scene(engine, ses)
 
 
 def remove(*addresses: str, override: bool = False) -> Callable[[Scene, Actor], Any]:
     def act(scene: Scene, actor: Actor) -> Any:
-        return remove_from_suppression_list(
-            scene.sessions, scene.ses, addresses, actor=actor, reason="written reason",
-            override=override, max_per_click=10, sleep=lambda _: None,
-        )  # fmt: skip
+        return Remover(scene.engine, scene.ses, max_per_click=10, sleep=lambda _: None).remove(
+            addresses, actor=actor, reason="written reason", override=override
+        )
 
     return act
 
 
 def import_job(scene: Scene, actor: Actor) -> Any:
-    return start_import_removal(
-        scene.sessions, scene.ses, [OK], actor=actor, reason="r", bucket="b", max_per_click=10
+    return Remover(scene.engine, scene.ses, bucket="b", max_per_click=10).start_import(
+        [OK], actor=actor, reason="r"
     )
 
 
@@ -105,7 +95,7 @@ def start_job(scene: Scene) -> None:
 
 
 def poll(scene: Scene, actor: Actor) -> Any:
-    return poll_import_jobs(scene.sessions, scene.ses, actor=actor)
+    return Remover(scene.engine, scene.ses, max_per_click=10).poll_jobs(actor=actor)
 
 
 def export(kind: str) -> Callable[[Scene, Actor], Any]:
@@ -116,7 +106,7 @@ def export(kind: str) -> Callable[[Scene, Actor], Any]:
         if kind == "exclusions":
             return export_exclusions_csv(scene.engine, actor, Settings(), out)
         if kind == "console":
-            return export_console_csv(scene.sessions, actor)
+            return export_console_csv(scene.engine, actor)
         if kind == "mirror":
             return export_mirror_csv(scene.engine, actor, MirrorFilter(), out)
         return export_audit_csv(scene.engine, actor, AuditFilter(), out)
@@ -184,7 +174,7 @@ CASES: list[tuple[str, Role, Callable[[Scene], None], Callable[[Scene, Actor], A
         "sync the mirror",
         Role.OPERATOR,
         nothing,
-        lambda s, a: sync_suppression_list(s.sessions, s.ses, actor=a),
+        lambda s, a: sync_suppression_list(s.engine, s.ses, actor=a),
     ),
     ("remove a confirmed-valid address", Role.OPERATOR, nothing, remove(OK)),
     ("remove confirmed-valid ones by import job", Role.OPERATOR, nothing, import_job),

@@ -271,8 +271,7 @@ def _history(prefix: str, found: AddressDetail) -> None:
 
 
 def _ask_ses(address: str) -> None:
-    with resources.sessions()() as session:
-        info = suppression_detail(session, resources.gateway(), address)
+    info = suppression_detail(resources.engine(), resources.gateway(), address)
     if not info.on_list:
         st.text("SES says: not on the account-level suppression list.")
         return

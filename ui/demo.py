@@ -29,7 +29,7 @@ from core.access import Actor, Role
 from core.database_url import describe_database_url
 from core.errors import BounceDeskError
 from core.settings import Settings, load_settings
-from core.store.db import make_engine, session_factory
+from core.store.db import make_engine
 from core.store.models import Fact
 
 LOG = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ def sync_mirror(settings: Settings, engine: Engine) -> str:
     from core.suppression.mirror import sync_suppression_list
 
     gateway = SesGateway.from_settings(settings)
-    report = sync_suppression_list(session_factory(engine), gateway, actor=DEMO_ACTOR)
+    report = sync_suppression_list(engine, gateway, actor=DEMO_ACTOR)
     return f"suppression list synced: {report.seen} addresses listed"
 
 
@@ -255,9 +255,8 @@ def pull_metrics(settings: Settings, engine: Engine) -> str:
     from core.ses.metrics import record_account_snapshot
 
     gateway = SesGateway.from_settings(settings)
-    sessions = session_factory(engine)
-    health = record_account_snapshot(sessions, gateway)
-    reports = pull(sessions, gateway, days=DEMO_METRIC_DAYS)
+    health = record_account_snapshot(engine, gateway)
+    reports = pull(engine, gateway, days=DEMO_METRIC_DAYS)
     points = sum(report.points for report in reports)
     return f"account {health.enforcement_status}; {points} metric points pulled"
 

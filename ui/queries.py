@@ -217,12 +217,11 @@ def mirror_csv(db: str, actor: Actor, flt: suppression.MirrorFilter) -> bytes:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def last_sync(db: str) -> dict[str, Any] | None:
-    with resources.sessions()() as session:
-        found = suppression.last_sync(session)
-        if found is None:
-            return None
-        columns = ["started_at", "finished_at", "status", "incremental", "seen", "gone", "error"]
-        return {name: getattr(found, name) for name in columns}
+    found = suppression.last_sync(resources.engine())
+    if found is None:
+        return None
+    columns = ["started_at", "finished_at", "status", "incremental", "seen", "gone", "error"]
+    return {name: getattr(found, name) for name in columns}
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -235,14 +234,14 @@ def removal_candidates(db: str) -> pd.DataFrame:
 def console_csv(db: str, actor: Actor) -> bytes:
     """The SES console's bulk-delete file for every suppressed, confirmed-valid address;
     written when someone clicks Download and recorded in the audit log."""
-    return suppression.export_console_csv(resources.sessions(), actor).body
+    return suppression.export_console_csv(resources.engine(), actor).body
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def console_csv_left_out(db: str) -> tuple[list[str], list[str]]:
     """The candidates the console file leaves out: (starting like a formula, needing an
     admin)."""
-    found = suppression.console_csv_plan(resources.sessions())
+    found = suppression.console_csv_plan(resources.engine())
     return list(found.left_out), list(found.needs_admin)
 
 

@@ -17,16 +17,8 @@ import streamlit as st
 
 from core.access import Action, Actor, refusal
 from core.suppression.guardrails import RemovalPlan, Verdict, plan_removal
-from core.suppression.removal import (
-    AddressResult,
-    Outcome,
-    poll_import_jobs,
-    removal_report,
-    removal_results,
-    remove_from_suppression_list,
-    retry_failed,
-    start_import_removal,
-)
+from core.suppression.removal import Remover
+from core.suppression.runs import AddressResult, Outcome, removal_report, removal_results
 from ui import feedback, grid, queries, resources, selection
 from ui.format import labels
 
@@ -56,6 +48,22 @@ def request_dry_run(prefix: str, addresses: Sequence[str]) -> None:
 
 def _close(*_: object) -> None:
     st.session_state[OPEN] = None
+
+
+def _remover() -> Remover:
+    """The removal service for this server's settings, store and SES (cheap to build; it
+    holds the shared engine and gateway and never changes them)."""
+    return Remover.from_settings(resources.settings(), resources.engine(), resources.gateway())
+
+
+def _plan(
+    addresses: Sequence[str], actor: Actor, *, reason: str = "", override: bool = False
+) -> RemovalPlan:
+    """The dry run; needs no SES, so it works before AWS is configured."""
+    return plan_removal(
+        resources.engine(), addresses, actor=actor, reason=reason, override=override,
+        max_per_click=resources.settings().max_removals_per_click,
+    )  # fmt: skip
 
 
 def plan_frame(plan: RemovalPlan) -> pd.DataFrame:
@@ -92,12 +100,7 @@ def dry_run_panel(prefix: str, actor: Actor) -> None:
         feedback.reported("plan the removal"),
     ):
         st.markdown("**Dry run** — nothing was changed")
-        plan = plan_removal(
-            resources.sessions(),
-            addresses,
-            actor=actor,
-            max_per_click=resources.settings().max_removals_per_click,
-        )
+        plan = _plan(addresses, actor)
         st.caption(_summary(plan))
         grid.show(plan_frame(plan), key=_key(prefix, "dry_run_table"))
         if st.button("Dismiss", key=_key(prefix, "dry_run_dismiss")):
@@ -120,13 +123,10 @@ def _confirm(prefix: str, actor: Actor) -> None:
         "still bounces, SES lists it again and the bounce counts toward the bounce rate."
     )
     with feedback.reported("plan the removal"):
-        plan = plan_removal(resources.sessions(), addresses, actor=actor, max_per_click=limit)
+        plan = _plan(addresses, actor)
         include, reason = _reason(prefix, actor, plan)
         if include:
-            plan = plan_removal(
-                resources.sessions(), addresses, actor=actor, reason=reason, override=True,
-                max_per_click=limit,
-            )  # fmt: skip
+            plan = _plan(addresses, actor, reason=reason, override=True)
         listing = plan_frame(plan)
         grid.show(listing, key=_key(prefix, "listing"), height=min(36 * len(addresses) + 40, 300))
         chosen = plan.allowed
@@ -202,30 +202,18 @@ def _run(
         bar.progress(done / max(total, 1), text=f"{done} of {total} done")
 
     with feedback.reported("remove the addresses from the suppression list"):
-        settings = resources.settings()
+        remover = _remover()
         if confirm_count is not None:
-            report = start_import_removal(
-                resources.sessions(),
-                resources.gateway(),
+            report = remover.start_import(
                 addresses,
                 actor=actor,
                 reason=reason,
                 override=override,
-                max_per_click=settings.max_removals_per_click,
                 confirm_count=confirm_count,
-                bucket=settings.suppression_import_bucket,
-                prefix=settings.suppression_import_prefix,
             )
         else:
-            report = remove_from_suppression_list(
-                resources.sessions(),
-                resources.gateway(),
-                addresses,
-                actor=actor,
-                reason=reason,
-                override=override,
-                max_per_click=settings.max_removals_per_click,
-                progress=progress,
+            report = remover.remove(
+                addresses, actor=actor, reason=reason, override=override, progress=progress
             )
         st.session_state[_key(prefix, "run")] = report.run_id
         selection.remember(prefix, addresses)
@@ -240,9 +228,8 @@ def results(prefix: str, actor: Actor) -> None:
     if run_id is None:
         return
     with feedback.reported("load the removal results"):
-        report = removal_report(resources.sessions(), run_id)
-        with resources.sessions()() as session:
-            rows = removal_results(session, run_id)
+        report = removal_report(resources.engine(), run_id)
+        rows = removal_results(resources.engine(), run_id)
         with st.container(border=True, key=_key(prefix, "results")):
             st.markdown(f"**Removal run {int(run_id)}** — {report.status}")
             counts = {o: report.count(o) for o in Outcome if report.count(o)}
@@ -260,7 +247,6 @@ def results(prefix: str, actor: Actor) -> None:
 def _follow_up(
     prefix: str, actor: Actor, run_id: int, method: str, counts: dict[Outcome, int]
 ) -> None:
-    settings = resources.settings()
     left, middle, right = st.columns(3)
     if counts.get(Outcome.FAILED) and left.button(
         "Retry the failed ones",
@@ -270,14 +256,7 @@ def _follow_up(
         help=refusal(actor, Action.REMOVE_CONFIRMED),
     ):
         with feedback.reported("retry the failed removals"):
-            retry_failed(
-                resources.sessions(),
-                resources.gateway(),
-                run_id,
-                actor=actor,
-                bucket=settings.suppression_import_bucket,
-                prefix=settings.suppression_import_prefix,
-            )
+            _remover().retry_failed(run_id, actor=actor)
             queries.clear()
             st.rerun()
     waiting = method == "import_job" and counts.get(Outcome.SUBMITTED)
@@ -289,7 +268,7 @@ def _follow_up(
         help=refusal(actor, Action.SYNC),
     ):
         with feedback.reported("check the import jobs"):
-            poll_import_jobs(resources.sessions(), resources.gateway(), actor=actor, run_id=run_id)
+            _remover().poll_jobs(actor=actor, run_id=run_id)
             queries.clear()
             st.rerun()
     if right.button("Dismiss", key=_key(prefix, "dismiss")):

@@ -12,12 +12,11 @@ import streamlit as st
 
 from core.ses.gateway import SesGateway
 from core.settings import Settings, load_settings
-from core.store.db import make_engine, session_factory
+from core.store.db import make_engine
 from ui.demo import DemoEnvironment, ensure_demo
 
 if TYPE_CHECKING:  # types only: the page layer never talks to the database itself
     from sqlalchemy import Engine
-    from sqlalchemy.orm import Session, sessionmaker
 
 
 @st.cache_resource(show_spinner="Starting Bounce Desk… (the demo seeds its data on first start)")
@@ -42,15 +41,6 @@ def engine() -> Engine:
 def database_key() -> str:
     """What cached queries are keyed on, so two databases never share a cache entry."""
     return settings().database_url
-
-
-@st.cache_resource(show_spinner=False)
-def _sessions(url: str) -> sessionmaker[Session]:
-    return session_factory(_engine(url))
-
-
-def sessions() -> sessionmaker[Session]:
-    return _sessions(settings().database_url)
 
 
 @st.cache_resource(show_spinner=False)

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
 
 from core.access import Actor, cli_actor
 from core.errors import AwsConfigurationError, BounceDeskError, PermissionDenied, SettingsError
 from core.ses.gateway import SesGateway
 from core.settings import Settings
-from core.store.db import make_engine, session_factory
+from core.store.db import make_engine
+from core.suppression.removal import Remover
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 if TYPE_CHECKING:  # argparse's class is generic only in the stubs
@@ -128,11 +129,11 @@ def printable(value: object) -> str:
 
 @dataclass
 class SesContext:
-    """What a command that talks to SES uses: the settings, sessions, the acting person and
-    the gateway."""
+    """What a command that talks to SES uses: the settings, the database, the acting person,
+    the gateway and the removal service."""
 
     settings: Settings
-    sessions: sessionmaker[Session]
+    engine: Engine
 
     @property
     def actor(self) -> Actor:
@@ -141,11 +142,14 @@ class SesContext:
     def gateway(self) -> SesGateway:
         return SesGateway.from_settings(self.settings)
 
+    def remover(self) -> Remover:
+        return Remover.from_settings(self.settings, self.engine, self.gateway())
+
 
 @contextmanager
 def ses_context(settings: Settings) -> Iterator[SesContext]:
     engine = make_engine(settings.database_url)
     try:
-        yield SesContext(settings, session_factory(engine))
+        yield SesContext(settings, engine)
     finally:
         engine.dispose()

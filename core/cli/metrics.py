@@ -28,7 +28,7 @@ def register(commands: Commands) -> None:
 
 def handle_metrics_pull(args: argparse.Namespace, settings: Settings) -> int:
     with ses_context(settings) as ctx:
-        reports = metrics.pull_metrics(ctx.sessions, ctx.gateway(), days=args.days)
+        reports = metrics.pull_metrics(ctx.engine, ctx.gateway(), days=args.days)
     for report in reports:
         window = f"{report.start} .. {report.end}" if report.start else "no data"
         print(f"{report.source}: {report.points} points ({window})")
@@ -39,7 +39,7 @@ def handle_metrics_pull(args: argparse.Namespace, settings: Settings) -> int:
 
 def handle_account(args: argparse.Namespace, settings: Settings) -> int:
     with ses_context(settings) as ctx:
-        health = metrics.record_account_snapshot(ctx.sessions, ctx.gateway())
+        health = metrics.record_account_snapshot(ctx.engine, ctx.gateway())
     print(f"enforcement status: {printable(health.enforcement_status)}")
     print(f"sending enabled: {health.sending_enabled}")
     print(f"production access: {health.production_access_enabled}")

@@ -160,7 +160,7 @@ def _print_progress(done: int, total: int, result: removal.AddressResult) -> Non
 def handle_sync(args: argparse.Namespace, settings: Settings) -> int:
     with ses_context(settings) as ctx:
         report = suppression.sync_suppression_list(
-            ctx.sessions, ctx.gateway(), actor=ctx.actor, incremental=args.incremental
+            ctx.engine, ctx.gateway(), actor=ctx.actor, incremental=args.incremental
         )
     kind = "incremental" if report.incremental else "full"
     print(
@@ -174,7 +174,7 @@ def handle_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 def _plan(ctx: SesContext, args: argparse.Namespace) -> RemovalPlan:
     return plan_removal(
-        ctx.sessions,
+        ctx.engine,
         _read_addresses(args),
         actor=ctx.actor,
         reason=args.reason,
@@ -210,14 +210,11 @@ def handle_remove(args: argparse.Namespace, settings: Settings) -> int:
         )
         if count and not _confirmed(args, question):
             return 1
-        report = removal.remove_from_suppression_list(
-            ctx.sessions,
-            ctx.gateway(),
+        report = ctx.remover().remove(
             plan.allowed,
             actor=ctx.actor,
             reason=args.reason,
             override=args.admin_override,
-            max_per_click=limit,
             progress=_print_progress,
         )
     code = _print_removal(replace(report, rejected=plan.rejected))
@@ -253,17 +250,12 @@ def handle_import_job(args: argparse.Namespace, settings: Settings) -> int:
                 return 1
         elif count and not _confirmed(args, question):
             return 1
-        report = removal.start_import_removal(
-            ctx.sessions,
-            ctx.gateway(),
+        report = ctx.remover().start_import(
             plan.allowed,
             actor=ctx.actor,
             reason=args.reason,
             override=args.admin_override,
-            max_per_click=limit,
             confirm_count=count,
-            bucket=ctx.settings.suppression_import_bucket,
-            prefix=ctx.settings.suppression_import_prefix,
         )
     code = _print_removal(replace(report, rejected=plan.rejected))
     if report.run_id is not None:
@@ -272,33 +264,23 @@ def handle_import_job(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def handle_resume(args: argparse.Namespace, settings: Settings) -> int:
-    return _rerun(removal.resume_removal, args, settings)
+    return _rerun(removal.Remover.resume, args, settings)
 
 
 def handle_retry_failed(args: argparse.Namespace, settings: Settings) -> int:
-    return _rerun(removal.retry_failed, args, settings)
+    return _rerun(removal.Remover.retry_failed, args, settings)
 
 
 def _rerun(operation: Any, args: argparse.Namespace, settings: Settings) -> int:
     """Resume or retry one removal run (same arguments for both)."""
     with ses_context(settings) as ctx:
-        report = operation(
-            ctx.sessions,
-            ctx.gateway(),
-            args.run_id,
-            actor=ctx.actor,
-            progress=_print_progress,
-            bucket=ctx.settings.suppression_import_bucket,
-            prefix=ctx.settings.suppression_import_prefix,
-        )
+        report = operation(ctx.remover(), args.run_id, actor=ctx.actor, progress=_print_progress)
     return _print_removal(report)
 
 
 def handle_poll_jobs(args: argparse.Namespace, settings: Settings) -> int:
     with ses_context(settings) as ctx:
-        states = removal.poll_import_jobs(
-            ctx.sessions, ctx.gateway(), actor=ctx.actor, run_id=args.run_id
-        )
+        states = ctx.remover().poll_jobs(actor=ctx.actor, run_id=args.run_id)
     if not states:
         print("no unfinished import jobs")
     for job in states:
@@ -316,7 +298,7 @@ def handle_poll_jobs(args: argparse.Namespace, settings: Settings) -> int:
 def handle_export(args: argparse.Namespace, settings: Settings) -> int:
     with ses_context(settings) as ctx:
         export = suppression.export_console_csv(
-            ctx.sessions, ctx.actor, confirmed_only=not args.all_suppressed
+            ctx.engine, ctx.actor, confirmed_only=not args.all_suppressed
         )
     with open_output(args.output) as out:
         out.write(export.body)
@@ -338,8 +320,8 @@ def handle_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def handle_detail(args: argparse.Namespace, settings: Settings) -> int:
-    with ses_context(settings) as ctx, ctx.sessions() as session:
-        detail = suppression.suppression_detail(session, ctx.gateway(), args.address)
+    with ses_context(settings) as ctx:
+        detail = suppression.suppression_detail(ctx.engine, ctx.gateway(), args.address)
     if not detail.on_list:
         print(f"{printable(detail.address)} is not on the SES suppression list")
         return 0

@@ -13,21 +13,18 @@ so pulling an overlapping window again replaces points instead of adding them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, Table, select
 
 from core.clock import utcnow
 from core.ses.gateway import MetricQuery, SesGateway
-from core.store.db import translated_errors
+from core.store.db import open_session, translated_errors
 from core.store.models import AccountSnapshot, MetricPoint
 from core.store.upsert import Merge, upsert
-
-SessionFactory = Callable[[], Session]
 
 POINTS = cast(Table, MetricPoint.__table__)
 CLOUDWATCH = "cloudwatch"
@@ -76,7 +73,7 @@ class PullReport:
 # --- Pulling -----------------------------------------------------------------------------
 
 
-def record_account_snapshot(session_factory: SessionFactory, gateway: SesGateway) -> AccountHealth:
+def record_account_snapshot(engine: Engine, gateway: SesGateway) -> AccountHealth:
     """Call GetAccount and keep the answer, so enforcement changes leave a history."""
     info = gateway.get_account()
     snapshot = AccountSnapshot(
@@ -90,14 +87,14 @@ def record_account_snapshot(session_factory: SessionFactory, gateway: SesGateway
         suppressed_reasons=",".join(info.suppressed_reasons) or None,
         raw=json.dumps(info.raw, default=str, sort_keys=True),
     )
-    with session_factory() as session, translated_errors():
+    with open_session(engine) as session, translated_errors():
         session.add(snapshot)
         session.commit()
         return _health(snapshot)
 
 
 def pull_cloudwatch_metrics(
-    session_factory: SessionFactory,
+    engine: Engine,
     gateway: SesGateway,
     *,
     start: datetime,
@@ -110,7 +107,7 @@ def pull_cloudwatch_metrics(
     queries = {q.query_id: q for q in _queries(metrics, periods)}
     pulled_at = utcnow()
     by_metric: dict[str, int] = {}
-    with session_factory() as session, translated_errors():
+    with open_session(engine) as session, translated_errors():
         for values in gateway.get_metric_data(list(queries.values()), start, end):
             query = queries[values.query_id]
             rows = [
@@ -139,7 +136,7 @@ def _queries(metrics: Iterable[str], periods: Sequence[int]) -> list[MetricQuery
     ]
 
 
-def pull_send_statistics(session_factory: SessionFactory, gateway: SesGateway) -> PullReport:
+def pull_send_statistics(engine: Engine, gateway: SesGateway) -> PullReport:
     """SES v1 GetSendStatistics: the two weeks it returns, one row per bucket and figure."""
     points = gateway.get_send_statistics()
     pulled_at = utcnow()
@@ -152,7 +149,7 @@ def pull_send_statistics(session_factory: SessionFactory, gateway: SesGateway) -
             strict=True,
         )
     ]
-    with session_factory() as session, translated_errors():
+    with open_session(engine) as session, translated_errors():
         upsert(session.connection(), POINTS, rows, _KEYS, _MERGES)
         session.commit()
     times = [point.at for point in points]
@@ -163,7 +160,7 @@ def pull_send_statistics(session_factory: SessionFactory, gateway: SesGateway) -
 
 
 def pull_metrics(
-    session_factory: SessionFactory,
+    engine: Engine,
     gateway: SesGateway,
     *,
     days: int = 14,
@@ -174,8 +171,8 @@ def pull_metrics(
     end = now or utcnow()
     start = end - timedelta(days=days)
     return [
-        pull_cloudwatch_metrics(session_factory, gateway, start=start, end=end),
-        pull_send_statistics(session_factory, gateway),
+        pull_cloudwatch_metrics(engine, gateway, start=start, end=end),
+        pull_send_statistics(engine, gateway),
     ]
 
 
@@ -199,7 +196,7 @@ def _point(
 
 
 def metric_series(
-    session: Session,
+    engine: Engine,
     metric: str,
     period_seconds: int,
     start: datetime,
@@ -207,8 +204,8 @@ def metric_series(
     source: str = CLOUDWATCH,
 ) -> list[tuple[datetime, float]]:
     """Stored points of one series with start <= time < end, oldest first."""
-    with translated_errors():
-        rows = session.execute(
+    with translated_errors(), engine.connect() as connection:
+        rows = connection.execute(
             select(MetricPoint.at, MetricPoint.value)
             .where(
                 MetricPoint.source == source,
@@ -222,9 +219,9 @@ def metric_series(
         return [(at, float(value)) for at, value in rows]
 
 
-def latest_account_snapshot(session: Session) -> AccountHealth | None:
+def latest_account_snapshot(engine: Engine) -> AccountHealth | None:
     """The most recent GetAccount we stored, or None before the first pull."""
-    with translated_errors():
+    with translated_errors(), open_session(engine) as session:
         snapshot = session.scalars(
             select(AccountSnapshot)
             .order_by(AccountSnapshot.taken_at.desc(), AccountSnapshot.id.desc())

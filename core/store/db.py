@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import InvalidInput, StoreUnavailable
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# What `session_factory` returns; public functions take the Engine, never one of these.
+SessionFactory = sessionmaker[Session]
 
 
 def normalise_url(url: str) -> str:
@@ -132,8 +134,14 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
+def session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def open_session(engine: Engine) -> Session:
+    """A session on `engine` for one unit of work (`with open_session(engine) as s:`);
+    what it loaded stays readable after commit and close."""
+    return Session(engine, expire_on_commit=False)
 
 
 @contextmanager

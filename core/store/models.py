@@ -8,6 +8,7 @@ PostgreSQL and MariaDB compare them the same way. Alembic migrations in
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -284,6 +285,26 @@ class SuppressionSync(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class RunStatus(StrEnum):
+    """Where a removal run stands (`removal_runs.status`)."""
+
+    RUNNING = "running"
+    SUBMITTED = "submitted"
+    COMPLETED = "completed"
+    WITH_FAILURES = "with_failures"
+    INTERRUPTED = "interrupted"
+
+
+class Outcome(StrEnum):
+    """What happened to one address of a removal run (`removal_results.outcome`)."""
+
+    PENDING = "pending"
+    REMOVED = "removed"
+    NOT_ON_LIST = "not_on_list"
+    FAILED = "failed"
+    SUBMITTED = "submitted"  # handed to an SES import job that has not finished
+
+
 class RemovalRun(Base):
     """One request to take addresses off the suppression list (per-address or import job)."""
 
@@ -295,23 +316,30 @@ class RemovalRun(Base):
     method: Mapped[str] = mapped_column(String(16))  # api | import_job
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING)  # a RunStatus
     requested: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RemovalResult(Base):
-    """The outcome for one address of a removal run; written as each call returns."""
+    """The outcome for one address of a removal run; written as each call returns.
+
+    `attempted_at` is set, in the same transaction as an audit entry, just before a
+    DeleteSuppressedDestination call, and cleared when SES's answer is recorded: while it is
+    set, SES may have removed the address without our knowing (a lost response, a database
+    failure, Ctrl-C mid-call). `import_job_id` is the import job the address was sent in.
+    """
 
     __tablename__ = "removal_results"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("removal_runs.id"), index=True)
     address: Mapped[str] = mapped_column(AddressKey, index=True)
-    # pending | removed | not_on_list | failed
-    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    outcome: Mapped[str] = mapped_column(String(16), default=Outcome.PENDING)  # an Outcome
     message: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    import_job_id: Mapped[int | None] = mapped_column(ForeignKey("import_jobs.id"), index=True)
 
 
 class ImportJob(Base):

@@ -11,7 +11,8 @@ The rules:
   `core.recipients.confirmations`); nobody below operator may remove anything;
 - these need an admin who includes them explicitly (`override`) with a written reason:
   an address not confirmed valid since its last bounce, one SES lists because of a
-  complaint, and one Bounce Desk removed before that hard-bounced again since;
+  complaint, and one Bounce Desk removed before that hard-bounced again since (a removal
+  whose answer was lost, or an unfinished import job, counts as one);
 - at most `max_per_click` addresses go one SES call each; a larger request goes through an
   import job, confirmed once more by giving its exact size.
 """
@@ -24,8 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, Table, case, func, or_, select
 
 from core.access import Action, Actor, Role, refusal, require
 from core.addresses import is_valid_address, normalise_address
@@ -33,9 +33,8 @@ from core.chunks import IN_LIST_SIZE, chunked
 from core.errors import InvalidInput
 from core.recipients.confirmations import attempted_bounce, valid_confirmations
 from core.store.db import translated_errors
-from core.store.models import Confirmation, Fact, RemovalResult, SuppressedDestination
+from core.store.models import Confirmation, Fact, Outcome, RemovalResult, SuppressedDestination
 
-SessionFactory = Callable[[], Session]
 MIRROR = cast(Table, SuppressedDestination.__table__)
 FACTS = cast(Table, Fact.__table__)
 CONFIRMATIONS = cast(Table, Confirmation.__table__)
@@ -167,7 +166,7 @@ class _Evidence:
 
 
 def plan_removal(
-    session_factory: SessionFactory,
+    engine: Engine,
     lines: Iterable[str],
     *,
     actor: Actor,
@@ -180,7 +179,7 @@ def plan_removal(
     `override` (admins only) includes the addresses that need an admin; they then need a
     written `reason`."""
     validated = validate_addresses(lines)
-    evidence = _gather(session_factory, validated.accepted)
+    evidence = _gather(engine, validated.accepted)
     items = tuple(
         _plan_one(address, evidence.get(address, _Evidence()), actor, reason, override)
         for address in validated.accepted
@@ -206,9 +205,9 @@ def authorise(plan: RemovalPlan, actor: Actor) -> None:
     )
 
 
-def flags_of(session_factory: SessionFactory, addresses: Sequence[str]) -> dict[str, set[Flag]]:
+def flags_of(engine: Engine, addresses: Sequence[str]) -> dict[str, set[Flag]]:
     """Which of these addresses need an admin now, and why (for resuming a run)."""
-    evidence = _gather(session_factory, addresses)
+    evidence = _gather(engine, addresses)
     found: dict[str, set[Flag]] = {}
     for address in addresses:
         flags = _flags(evidence.get(address, _Evidence()))
@@ -285,12 +284,12 @@ def _describe(flag: Flag, evidence: _Evidence) -> str:
 # --- Evidence from the database ------------------------------------------------------------
 
 
-def _gather(session_factory: SessionFactory, addresses: Sequence[str]) -> dict[str, _Evidence]:
+def _gather(engine: Engine, addresses: Sequence[str]) -> dict[str, _Evidence]:
     found: dict[str, dict[str, Any]] = {address: {} for address in addresses}
-    with session_factory() as session, translated_errors():
+    with translated_errors(), engine.connect() as connection:
         for chunk in chunked(addresses, IN_LIST_SIZE):
             for query, apply in _lookups(chunk):
-                for row in session.execute(query):
+                for row in connection.execute(query):
                     apply(found[row[0]], row)
     return {address: _Evidence(**values) for address, values in found.items()}
 
@@ -340,10 +339,21 @@ def _lookups(chunk: list[str]) -> list[tuple[Any, Callable[[dict[str, Any], Any]
 
 def _rebounced_query(chunk: list[str]) -> Any:
     """Per address Bounce Desk removed: the last removal, and whether an attempted hard
-    bounce came after it (the address may not exist after all)."""
+    bounce came after it (the address may not exist after all).
+
+    A removal counts from when it was recorded, and so does one SES may have carried out
+    without our hearing back: a call still in flight (from `attempted_at` on a pending
+    result: a lost response, a database failure, Ctrl-C mid-call) and addresses handed to
+    an import job that has not reported yet."""
+    pending = RESULTS.c.outcome == Outcome.PENDING
+    at = case((pending, RESULTS.c.attempted_at), else_=RESULTS.c.updated_at)
+    maybe_removed = or_(
+        RESULTS.c.outcome.in_((Outcome.REMOVED, Outcome.SUBMITTED)),
+        pending & RESULTS.c.attempted_at.is_not(None),
+    )
     last = (
-        select(RESULTS.c.address, func.max(RESULTS.c.updated_at).label("at"))
-        .where(RESULTS.c.address.in_(chunk), RESULTS.c.outcome == "removed")
+        select(RESULTS.c.address, func.max(at).label("at"))
+        .where(RESULTS.c.address.in_(chunk), maybe_removed)
         .group_by(RESULTS.c.address)
         .subquery("last_removal")
     )

@@ -39,12 +39,11 @@ from core.csv_safety import FORMULA_TRIGGERS, write_csv
 from core.errors import InvalidInput, SesNotFound
 from core.recipients.confirmations import confirmed_addresses
 from core.ses.gateway import Pacer, SesGateway, SuppressedSummary, retry_throttled
-from core.store.db import translated_errors
+from core.store.db import open_session, translated_errors
 from core.store.models import Fact, SuppressedDestination, SuppressionSync
 from core.store.upsert import Merge, upsert
 from core.suppression.guardrails import flags_of
 
-SessionFactory = Callable[[], Session]
 SyncProgress = Callable[[int, int], None]
 
 MIRROR = cast(Table, SuppressedDestination.__table__)
@@ -76,7 +75,7 @@ class SyncReport:
 
 
 def sync_suppression_list(
-    session_factory: SessionFactory,
+    engine: Engine,
     gateway: SesGateway,
     *,
     actor: Actor,
@@ -94,15 +93,15 @@ def sync_suppression_list(
     safety margin; it cannot see removals. Without a previous sync it runs in full.
     """
     require(actor, Action.SYNC)
-    since, notes = _incremental_start(session_factory) if incremental else (None, [])
+    since, notes = _incremental_start(engine) if incremental else (None, [])
     incremental = incremental and since is not None
     if incremental:
         notes.append(INCREMENTAL_NOTE)
     started = utcnow()
-    sync_id = _begin_sync(session_factory, incremental, since, started)
+    sync_id = _begin_sync(engine, incremental, since, started)
     try:
         pages, seen, added = _pull_pages(
-            session_factory,
+            engine,
             gateway,
             sync_id,
             since,
@@ -111,19 +110,19 @@ def sync_suppression_list(
             Pacer(rate or gateway.request_rate, sleep=sleep),
             sleep,
         )
-        gone = 0 if incremental else _mark_gone(session_factory, sync_id)
+        gone = 0 if incremental else _mark_gone(engine, sync_id)
         report = SyncReport(
             sync_id, incremental, since, pages, seen, added, gone, not incremental, tuple(notes)
         )
-        _finish_sync(session_factory, actor, report)
+        _finish_sync(engine, actor, report)
     except BaseException as exc:
-        _fail_sync(session_factory, actor, sync_id, exc)
+        _fail_sync(engine, actor, sync_id, exc)
         raise
     return report
 
 
-def _incremental_start(session_factory: SessionFactory) -> tuple[datetime | None, list[str]]:
-    with session_factory() as session, translated_errors():
+def _incremental_start(engine: Engine) -> tuple[datetime | None, list[str]]:
+    with open_session(engine) as session, translated_errors():
         last = session.scalar(
             select(func.max(SuppressionSync.started_at)).where(
                 SuppressionSync.status == "completed"
@@ -134,10 +133,8 @@ def _incremental_start(session_factory: SessionFactory) -> tuple[datetime | None
     return last - INCREMENTAL_MARGIN, []
 
 
-def _begin_sync(
-    session_factory: SessionFactory, incremental: bool, since: datetime | None, now: datetime
-) -> int:
-    with session_factory() as session, translated_errors():
+def _begin_sync(engine: Engine, incremental: bool, since: datetime | None, now: datetime) -> int:
+    with open_session(engine) as session, translated_errors():
         sync = SuppressionSync(started_at=now, incremental=incremental, since=since)
         session.add(sync)
         session.commit()
@@ -145,7 +142,7 @@ def _begin_sync(
 
 
 def _pull_pages(
-    session_factory: SessionFactory,
+    engine: Engine,
     gateway: SesGateway,
     sync_id: int,
     since: datetime | None,
@@ -165,7 +162,7 @@ def _pull_pages(
             )
 
         page = retry_throttled(fetch, sleep=sleep)
-        added += _store_page(session_factory, sync_id, page.summaries)
+        added += _store_page(engine, sync_id, page.summaries)
         pages, seen = pages + 1, seen + len(page.summaries)
         if progress is not None:
             progress(pages, seen)
@@ -174,9 +171,7 @@ def _pull_pages(
             return pages, seen, added
 
 
-def _store_page(
-    session_factory: SessionFactory, sync_id: int, summaries: Sequence[SuppressedSummary]
-) -> int:
+def _store_page(engine: Engine, sync_id: int, summaries: Sequence[SuppressedSummary]) -> int:
     """Upsert one page and count it on the sync row; returns how many are newly suppressed."""
     now = utcnow()
     rows: dict[str, dict[str, Any]] = {}
@@ -194,7 +189,7 @@ def _store_page(
             "removed_by_us": False,
             "sync_generation": sync_id,
         }
-    with session_factory() as session, translated_errors():
+    with open_session(engine) as session, translated_errors():
         already = _count_suppressed(session, list(rows))
         upsert(session.connection(), MIRROR, list(rows.values()), ["address"], _SYNC_MERGES)
         added = len(rows) - already
@@ -239,9 +234,9 @@ def _count_suppressed(session: Session, addresses: list[str]) -> int:
     )
 
 
-def _mark_gone(session_factory: SessionFactory, sync_id: int) -> int:
+def _mark_gone(engine: Engine, sync_id: int) -> int:
     """Entries a full sync did not see were removed outside Bounce Desk (or by it)."""
-    with session_factory() as session, translated_errors():
+    with open_session(engine) as session, translated_errors():
         result = session.execute(
             update(SuppressedDestination)
             .where(
@@ -255,8 +250,8 @@ def _mark_gone(session_factory: SessionFactory, sync_id: int) -> int:
         return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
-def _finish_sync(session_factory: SessionFactory, actor: Actor, report: SyncReport) -> None:
-    with session_factory() as session, translated_errors():
+def _finish_sync(engine: Engine, actor: Actor, report: SyncReport) -> None:
+    with open_session(engine) as session, translated_errors():
         session.execute(
             update(SuppressionSync)
             .where(SuppressionSync.id == report.sync_id)
@@ -275,14 +270,12 @@ def _finish_sync(session_factory: SessionFactory, actor: Actor, report: SyncRepo
         session.commit()
 
 
-def _fail_sync(
-    session_factory: SessionFactory, actor: Actor, sync_id: int, exc: BaseException
-) -> None:
+def _fail_sync(engine: Engine, actor: Actor, sync_id: int, exc: BaseException) -> None:
     """Best effort: the sync row and the audit log say why it stopped (the database may be
     what failed)."""
     error = str(exc) or repr(exc)
     try:
-        with session_factory() as session:
+        with open_session(engine) as session:
             session.execute(
                 update(SuppressionSync)
                 .where(SuppressionSync.id == sync_id)
@@ -297,9 +290,9 @@ def _fail_sync(
         pass
 
 
-def last_sync(session: Session) -> SuppressionSync | None:
+def last_sync(engine: Engine) -> SuppressionSync | None:
     """The most recent sync of any kind, for the dashboard's "last synced" line."""
-    with translated_errors():
+    with translated_errors(), open_session(engine) as session:
         return session.scalars(
             select(SuppressionSync).order_by(SuppressionSync.id.desc()).limit(1)
         ).first()
@@ -333,21 +326,25 @@ class SuppressionDetail:
     feedback: FeedbackRecord | None
 
 
-def suppression_detail(session: Session, gateway: SesGateway, address: str) -> SuppressionDetail:
+def suppression_detail(engine: Engine, gateway: SesGateway, address: str) -> SuppressionDetail:
     """Ask SES why an address is listed and join it to our own record of that bounce.
 
     The MessageId / FeedbackId SES returns are cached on the mirror row (committed).
     """
     normalised = normalise_address(address)
-    with translated_errors():
+    with translated_errors(), open_session(engine) as session:
         row = session.get(SuppressedDestination, normalised)
     try:
         info = gateway.get_suppressed_destination(row.email_address if row else address.strip())
     except SesNotFound:
         return SuppressionDetail(normalised, False, None, None, None, None, None, None)
-    with translated_errors():
+    with translated_errors(), open_session(engine) as session:
         if row is not None:
-            row.ses_message_id, row.ses_feedback_id = info.message_id, info.feedback_id
+            session.execute(
+                update(SuppressedDestination)
+                .where(SuppressedDestination.address == normalised)
+                .values(ses_message_id=info.message_id, ses_feedback_id=info.feedback_id)
+            )
             session.commit()
         feedback = _feedback_fact(session, normalised, info.message_id, info.feedback_id)
     return SuppressionDetail(
@@ -411,7 +408,7 @@ def console_bulk_delete_csv(addresses: Iterable[str]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def console_csv_candidates(session: Session, *, confirmed_only: bool = True) -> list[str]:
+def console_csv_candidates(engine: Engine, *, confirmed_only: bool = True) -> list[str]:
     """Addresses still suppressed in the mirror, as SES spells them; by default only those
     staff confirmed valid since their last bounce (core.recipients.confirmations' rule)."""
     query = select(SuppressedDestination.email_address).where(
@@ -419,8 +416,8 @@ def console_csv_candidates(session: Session, *, confirmed_only: bool = True) -> 
     )
     if confirmed_only:
         query = query.where(SuppressedDestination.address.in_(confirmed_addresses()))
-    with translated_errors():
-        return list(session.scalars(query.order_by(SuppressedDestination.address)))
+    with translated_errors(), engine.connect() as connection:
+        return list(connection.scalars(query.order_by(SuppressedDestination.address)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,15 +437,14 @@ def starts_like_a_formula(address: str) -> bool:
     return address.strip().startswith(FORMULA_TRIGGERS)
 
 
-def console_csv_plan(session_factory: SessionFactory, *, confirmed_only: bool = True) -> ConsoleCsv:
+def console_csv_plan(engine: Engine, *, confirmed_only: bool = True) -> ConsoleCsv:
     """What `export_console_csv` would write, without recording an export (for the page to
     name what it leaves out)."""
-    with session_factory() as session:
-        candidates = console_csv_candidates(session, confirmed_only=confirmed_only)
+    candidates = console_csv_candidates(engine, confirmed_only=confirmed_only)
     flagged: set[str] = set()
     if confirmed_only:
         # The file is a removal tool: what needs an admin here needs one there too.
-        flagged = set(flags_of(session_factory, [normalise_address(a) for a in candidates]))
+        flagged = set(flags_of(engine, [normalise_address(a) for a in candidates]))
     needs_admin = tuple(a for a in candidates if normalise_address(a) in flagged)
     rest = [a for a in candidates if normalise_address(a) not in flagged]
     safe = [a for a in rest if not starts_like_a_formula(a)]
@@ -456,9 +452,7 @@ def console_csv_plan(session_factory: SessionFactory, *, confirmed_only: bool = 
     return ConsoleCsv(console_bulk_delete_csv(safe), len(safe), left_out, needs_admin)
 
 
-def export_console_csv(
-    session_factory: SessionFactory, actor: Actor, *, confirmed_only: bool = True
-) -> ConsoleCsv:
+def export_console_csv(engine: Engine, actor: Actor, *, confirmed_only: bool = True) -> ConsoleCsv:
     """The SES console's bulk-delete file (one address per line), recorded in the audit log.
 
     By default it holds what an operator may remove: suppressed addresses confirmed valid
@@ -472,13 +466,13 @@ def export_console_csv(
     require(actor, Action.EXPORT)
     if not confirmed_only:
         require(actor, Action.REMOVE_UNCONFIRMED)
-    found = console_csv_plan(session_factory, confirmed_only=confirmed_only)
+    found = console_csv_plan(engine, confirmed_only=confirmed_only)
     parameters = {
         "confirmed_only": confirmed_only,
         "left_out": len(found.left_out),
         "needs_admin": len(found.needs_admin),
     }
-    with session_factory() as session, translated_errors():
+    with open_session(engine) as session, translated_errors():
         record_audit(
             session.connection(), actor, "export.console_csv", None,
             f"{found.count} addresses", parameters,

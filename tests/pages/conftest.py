@@ -18,7 +18,7 @@ from pagekit import ACTOR, ROOT, TIMEOUT  # noqa: F401 - the project root goes o
 from sqlalchemy import Engine
 
 from core.local_mode import DEFAULT_SERVER_OPTIONS
-from core.store.db import make_engine, session_factory
+from core.store.db import make_engine
 
 
 def _clear_streamlit_caches() -> None:
@@ -75,11 +75,6 @@ def db(
     yield engine
     engine.dispose()
     _clear_streamlit_caches()
-
-
-@pytest.fixture
-def sessions(db: Engine) -> Any:
-    return session_factory(db)
 
 
 @pytest.fixture(scope="module")

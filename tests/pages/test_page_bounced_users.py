@@ -181,13 +181,11 @@ def test_export_for_excel_starts_with_a_byte_order_mark(mixed: Engine, downloads
 
 
 @pytest.fixture
-def listed(aws: Any, mixed: Engine, sessions: Any) -> Any:
+def listed(aws: Any, mixed: Engine) -> Any:
     """The two hard-bounced addresses on the SES suppression list, mirrored."""
     for address in ("hard.new@example.com", "hard.old@example.com"):
         aws.state.put_suppressed(address, "BOUNCE")
-    sync_suppression_list(
-        sessions, SesGateway.from_settings(load_settings()), actor=ACTING, rate=100
-    )
+    sync_suppression_list(mixed, SesGateway.from_settings(load_settings()), actor=ACTING, rate=100)
     return aws
 
 
@@ -290,6 +288,11 @@ def test_the_detail_shows_what_bounce_desk_did_to_the_address(listed: Any, mixed
     at.button(key="bu_remove").click().run()
     at.button(key="bu_removal_confirm").click().run()
     history = table_with(at, "action")
-    assert list(history["action"]) == ["suppression.remove", "confirmation.confirm"]
-    assert list(history["outcome"]) == ["removed", "confirmed"]
+    # the call is audited before it is sent (suppression.remove_attempt), then its answer
+    assert list(history["action"]) == [
+        "suppression.remove",
+        "suppression.remove_attempt",
+        "confirmation.confirm",
+    ]
+    assert list(history["outcome"]) == ["removed", "sent", "confirmed"]
     assert set(history["who"]) == {ACTOR} and set(history["role"]) == {"operator"}

@@ -84,9 +84,9 @@ def test_the_complaint_chart_uses_the_complaint_thresholds(db: Engine):
     assert lines == {0.001, 0.005}
 
 
-def test_the_account_status_from_ses_is_shown(aws: Any, db: Engine, sessions: Any):
+def test_the_account_status_from_ses_is_shown(aws: Any, db: Engine):
     aws.state.set_account(enforcement_status="PROBATION", sending_enabled=True)
-    record_account_snapshot(sessions, SesGateway.from_settings(load_settings()))
+    record_account_snapshot(db, SesGateway.from_settings(load_settings()))
     at = run_page("overview")
     assert_clean(at)
     assert "Probation (under review)" in [m.value for m in at.metric]
