@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Engine, Table, func, select, update
+from sqlalchemy import Engine, func, select, update
 
 from core.access import Action, Actor, require
 from core.audit import record_audit
@@ -16,9 +15,7 @@ from core.ingest.pipeline import Ingester, Item, digest
 from core.ingest.recording import write_batch
 from core.ingest.trust import refusal_floor, retry_mode, strictest
 from core.store.db import translated_errors
-from core.store.models import DeadLetter
-
-TABLE = cast(Table, DeadLetter.__table__)
+from core.store.tables import DEAD_LETTERS as TABLE
 
 
 @dataclass(frozen=True, slots=True)

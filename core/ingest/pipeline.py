@@ -15,9 +15,9 @@ import hashlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, update
+from sqlalchemy import Connection, Engine, insert, update
 from sqlalchemy.exc import DBAPIError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -49,10 +49,9 @@ from core.settings import (
     Settings,
 )
 from core.store.db import describe_database_error, refuses_the_values
-from core.store.models import IngestionRun
+from core.store.tables import RUNS
 
 UNPARSED: Any = object()
-RUNS = cast(Table, IngestionRun.__table__)
 # What a dead letter keeps of an item over the size limit (with its size and sha256).
 PREFIX_BYTES = 64 << 10
 

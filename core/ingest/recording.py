@@ -13,19 +13,12 @@ from sqlalchemy import Connection, Table, insert
 
 from core.ingest.events import ParsedFact, storable_text
 from core.store.models import (
-    AddressSummary,
-    DailyCount,
-    DailyDomainCount,
     DeadLetter,
-    Fact,
     SnsConfirmation,
 )
+from core.store.tables import DAILY, DOMAINS, FACTS, SUMMARIES
 from core.store.upsert import Merge, insert_ignoring_duplicates, newer_wins, upsert
 
-FACTS = cast(Table, Fact.__table__)
-SUMMARIES = cast(Table, AddressSummary.__table__)
-DAILY = cast(Table, DailyCount.__table__)
-DOMAINS = cast(Table, DailyDomainCount.__table__)
 # A reason may quote the input; a long one adds nothing and would overflow a MySQL TEXT.
 MAX_REASON = 2_000
 

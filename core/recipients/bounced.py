@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any, BinaryIO, Literal, cast
+from typing import Any, BinaryIO, Literal
 
-from sqlalchemy import Connection, Engine, Select, Table, func, literal, or_, select, union
+from sqlalchemy import Connection, Engine, Select, func, literal, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.access import Action, Actor, require
@@ -38,21 +38,8 @@ from core.recipients.confirmations import (
     confirmed_addresses,
 )
 from core.store.db import translated_errors
-from core.store.models import (
-    AddressSummary,
-    DailyCount,
-    DirectoryUser,
-    Fact,
-    SuppressedDestination,
-    SuppressionSync,
-)
-
-SUMMARIES = cast(Table, AddressSummary.__table__)
-DIRECTORY = cast(Table, DirectoryUser.__table__)
-MIRROR = cast(Table, SuppressedDestination.__table__)
-FACTS = cast(Table, Fact.__table__)
-SYNCS = cast(Table, SuppressionSync.__table__)
-DAILY = cast(Table, DailyCount.__table__)
+from core.store.tables import DAILY, FACTS, MIRROR, SUMMARIES, SYNCS
+from core.store.tables import USERS as DIRECTORY
 
 KIND_COUNTS = {
     "hard": SUMMARIES.c.hard_count,

@@ -17,14 +17,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
     Select,
     Subquery,
-    Table,
     case,
     func,
     insert,
@@ -42,12 +41,7 @@ from core.clock import utcnow
 from core.errors import InvalidInput
 from core.policy import NOT_COUNTED_SUBTYPES
 from core.store.db import translated_errors
-from core.store.models import AddressSummary, Confirmation, Fact, SuppressedDestination
-
-CONFIRMATIONS = cast(Table, Confirmation.__table__)
-FACTS = cast(Table, Fact.__table__)
-MIRROR = cast(Table, SuppressedDestination.__table__)
-SUMMARIES = cast(Table, AddressSummary.__table__)
+from core.store.tables import CONFIRMATIONS, FACTS, MIRROR, SUMMARIES
 
 
 class ConfirmOutcome(StrEnum):

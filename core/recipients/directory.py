@@ -14,9 +14,9 @@ import csv
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, NamedTuple, cast
+from typing import Any, BinaryIO, NamedTuple
 
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from core.access import Action, Actor, require
 from core.addresses import is_valid_address, normalise_address
@@ -25,10 +25,9 @@ from core.chunks import ROWS_PER_STATEMENT, chunked
 from core.clock import utcnow
 from core.errors import InvalidInput
 from core.store.db import translated_errors
-from core.store.models import DirectoryUser
+from core.store.tables import USERS
 from core.store.upsert import Merge, upsert
 
-USERS = cast(Table, DirectoryUser.__table__)
 COLUMNS = ("email", "user_id", "name", "company")
 # Header names we recognise, compared after trimming and lower-casing.
 ALIASES: dict[str, str] = {

@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, Select, Table, and_, func, or_, select, union
+from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.access import Action, Actor, require
@@ -36,12 +36,8 @@ from core.csv_safety import write_csv
 from core.recipients.confirmations import valid_confirmations
 from core.settings import Settings
 from core.store.db import translated_errors
-from core.store.models import AddressSummary, Confirmation, Fact, SuppressedDestination
+from core.store.tables import CONFIRMATIONS, FACTS, MIRROR, SUMMARIES
 
-SUMMARIES = cast(Table, AddressSummary.__table__)
-FACTS = cast(Table, Fact.__table__)
-MIRROR = cast(Table, SuppressedDestination.__table__)
-CONFIRMATIONS = cast(Table, Confirmation.__table__)
 EXCLUSIONS_HEADER = ["address", "reason", "since"]
 
 

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
-from sqlalchemy import Date, Engine, Table, func, select
+from sqlalchemy import Date, Engine, func, select
 
 from core.clock import day_start
 from core.store.db import translated_errors
-from core.store.models import DailyCount, DeadLetter, Fact, IngestionRun
-
-RUNS = cast(Table, IngestionRun.__table__)
-DAILY = cast(Table, DailyCount.__table__)
-FACTS = cast(Table, Fact.__table__)
-DEAD = cast(Table, DeadLetter.__table__)
+from core.store.tables import DAILY, FACTS, RUNS
+from core.store.tables import DEAD_LETTERS as DEAD
 
 
 class IngestionDay(NamedTuple):

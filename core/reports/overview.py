@@ -14,22 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, Table, and_, case, func, select
+from sqlalchemy import Connection, Engine, and_, case, func, select
 
 from core.clock import day_start, utcnow
 from core.errors import InvalidInput
 from core.policy import BOUNCE_PAUSE, BOUNCE_REVIEW, NOT_COUNTED_SUBTYPES
 from core.reports.rates import RateStatus, bounce_status, complaint_status, headroom, rate
 from core.store.db import translated_errors
-from core.store.models import AccountSnapshot, DailyCount, DailyDomainCount, MetricPoint
+from core.store.tables import DAILY, DOMAINS, POINTS, SNAPSHOTS
 
 Kind = Literal["bounce", "complaint"]
-DAILY = cast(Table, DailyCount.__table__)
-POINTS = cast(Table, MetricPoint.__table__)
-DOMAINS = cast(Table, DailyDomainCount.__table__)
-SNAPSHOTS = cast(Table, AccountSnapshot.__table__)
 CLOUDWATCH = "cloudwatch"
 HOUR, DAY = 3600, 86400
 OFFICIAL_METRIC = {"bounce": "Reputation.BounceRate", "complaint": "Reputation.ComplaintRate"}

@@ -16,17 +16,17 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, select
 
 from core.clock import utcnow
 from core.ses.gateway import MetricQuery, SesGateway
 from core.store.db import open_session, translated_errors
 from core.store.models import AccountSnapshot, MetricPoint
+from core.store.tables import POINTS
 from core.store.upsert import Merge, upsert
 
-POINTS = cast(Table, MetricPoint.__table__)
 CLOUDWATCH = "cloudwatch"
 SEND_STATISTICS = "send_statistics"
 SES_NAMESPACE = "AWS/SES"

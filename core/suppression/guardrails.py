@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Engine, Table, case, func, or_, select
+from sqlalchemy import Engine, case, func, or_, select
 
 from core.access import Action, Actor, Role, refusal, require
 from core.addresses import is_valid_address, normalise_address
@@ -33,12 +33,8 @@ from core.chunks import IN_LIST_SIZE, chunked
 from core.errors import InvalidInput
 from core.recipients.confirmations import attempted_bounce, valid_confirmations
 from core.store.db import translated_errors
-from core.store.models import Confirmation, Fact, Outcome, RemovalResult, SuppressedDestination
-
-MIRROR = cast(Table, SuppressedDestination.__table__)
-FACTS = cast(Table, Fact.__table__)
-CONFIRMATIONS = cast(Table, Confirmation.__table__)
-RESULTS = cast(Table, RemovalResult.__table__)
+from core.store.models import Outcome
+from core.store.tables import CONFIRMATIONS, FACTS, MIRROR, RESULTS
 
 
 class Verdict(StrEnum):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import CursorResult, Engine, Select, Table, func, select, update
+from sqlalchemy import CursorResult, Engine, Select, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -41,12 +41,12 @@ from core.recipients.confirmations import confirmed_addresses
 from core.ses.gateway import Pacer, SesGateway, SuppressedSummary, retry_throttled
 from core.store.db import open_session, translated_errors
 from core.store.models import Fact, SuppressedDestination, SuppressionSync
+from core.store.tables import MIRROR
 from core.store.upsert import Merge, upsert
 from core.suppression.guardrails import flags_of
 
 SyncProgress = Callable[[int, int], None]
 
-MIRROR = cast(Table, SuppressedDestination.__table__)
 # SES stamps LastUpdateTime with its own clock, and an entry may become visible a little
 # after that time; re-reading a margin before the last sync costs little and misses nothing.
 INCREMENTAL_MARGIN = timedelta(minutes=15)
