@@ -1,12 +1,15 @@
 """The demo: Bounce Desk on a laptop with no AWS account.
 
-When no AWS configuration is present, `ensure_demo` starts the local SES emulator, points boto3
-at it (by exporting the emulator's ``AWS_*`` variables), and fills an empty demo database the
-way production fills its own: the SQS backlog goes through `core.ingest.sqs.poll_once`, the
-users CSV through `core.recipients.directory`, the suppression list through
-`core.suppression.mirror`, and the account and metrics through `core.ses.metrics`. A restart
-reuses the database and re-syncs the mirror with the freshly seeded emulator. Nothing here
-imports streamlit; the dashboard caches the result.
+When no AWS configuration is present, `ensure_demo` starts the local SES emulator and returns
+a `DemoEnvironment` that names it (endpoint, region, the emulator's fake credentials) and
+builds the boto3 session, clients and `SesGateway` from those values, explicitly: nothing is
+written to ``os.environ``, so no other code in the process, and no process it starts, is
+pointed at the emulator by accident. An empty demo database is filled the way production
+fills its own: the SQS backlog goes through `core.ingest.sqs.poll_once`, the users CSV
+through `core.recipients.directory`, the suppression list through `core.suppression.mirror`,
+and the account and metrics through `core.ses.metrics`. A restart reuses the database and
+re-syncs the mirror with the freshly seeded emulator. Nothing here imports streamlit; the
+dashboard caches the result (`ui.resources`).
 
 ``BOUNCEDESK_DEMO`` decides: ``true`` always runs the demo, ``false`` never does, and unset
 means "demo when no AWS credentials, region, profile or endpoint are configured".
@@ -15,6 +18,7 @@ means "demo when no AWS credentials, region, profile or endpoint are configured"
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import json
 import logging
 import os
@@ -23,14 +27,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.client import BaseClient
 from sqlalchemy import Engine, func, select
 
 from core.access import Actor, Role
 from core.database_url import describe_database_url
 from core.errors import BounceDeskError
+from core.ingest.pipeline import Ingester
+from core.ingest.sqs import poll_once
+from core.recipients.directory import import_users_csv
+from core.ses.clients import AwsClients, make_client, make_clients, make_session
+from core.ses.gateway import SesGateway
+from core.ses.metrics import pull_metrics as pull_metric_history
+from core.ses.metrics import record_account_snapshot
 from core.settings import Settings, load_settings
 from core.store.db import make_engine
 from core.store.models import Fact
+from core.suppression.mirror import sync_suppression_list
+from emulator.clients import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
+from emulator.launch import EmulatorHandle, EmulatorStartError, start_emulator
 
 LOG = logging.getLogger(__name__)
 
@@ -62,21 +78,51 @@ Step = Callable[[str], None]
 
 @dataclass(frozen=True)
 class DemoEnvironment:
-    """What the dashboard runs against, and what its sidebar says about it."""
+    """What the dashboard runs against, what its sidebar says about it, and how to reach AWS.
+
+    Outside the demo (`active` false) the AWS values are None and the session is the
+    standard AWS chain (environment, profiles, roles). In the demo they name the emulator,
+    and every session, client and gateway built here carries them explicitly.
+    """
 
     settings: Settings  # the settings to use from now on (demo database, demo=True in demo)
     active: bool
     endpoint_url: str | None = None
     queue_url: str | None = None
     region: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
     seeded_now: bool = False  # this start filled an empty database
     notes: tuple[str, ...] = ()
-    handle: Any = field(default=None, repr=False, compare=False)
+    handle: EmulatorHandle | None = field(default=None, repr=False, compare=False)
 
     @property
     def database_label(self) -> str:
         """The database's backend, host and name, for display (never credentials)."""
         return describe_database_url(self.settings.database_url)
+
+    def session(self) -> boto3.Session:
+        """The emulator's credentials and region when they are set, else the AWS chain."""
+        if self.access_key_id is None:
+            return make_session()
+        return boto3.Session(
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            region_name=self.region,
+        )
+
+    def client(self, service: str) -> BaseClient:
+        """One boto3 client (checked for region and credentials by `core.ses.clients`)."""
+        return make_client(
+            service, self.settings, session=self.session(), endpoint_url=self.endpoint_url
+        )
+
+    def clients(self) -> AwsClients:
+        return make_clients(self.settings, session=self.session(), endpoint_url=self.endpoint_url)
+
+    def gateway(self) -> SesGateway:
+        """The SES gateway, paced by `ses_request_rate` like `SesGateway.from_settings`."""
+        return SesGateway.from_clients(self.clients(), request_rate=self.settings.ses_request_rate)
 
 
 def demo_requested(environ: Mapping[str, str] | None = None, home: Path | None = None) -> bool:
@@ -111,15 +157,15 @@ def ensure_demo(
     data_dir: Path | None = None,
     *,
     progress: Step | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> DemoEnvironment:
     """Start the demo if it applies, and return the environment the dashboard should use.
 
     Outside demo mode this only returns `settings` unchanged. In demo mode the emulator runs
-    until the process exits, and its AWS variables go into ``os.environ``, where boto3 (and
-    anything the dashboard starts) finds them.
+    until the process exits; the returned environment is the only thing that knows where.
+    `environ` (default ``os.environ``) is read, never changed.
     """
-    env = os.environ
-    if not demo_requested(env) and not settings.demo:
+    if not demo_requested(environ) and not settings.demo:
         return DemoEnvironment(settings=settings, active=False)
     step = progress or (lambda message: LOG.info("demo: %s", message))
     data_dir = Path(data_dir or settings.demo_data_dir)
@@ -130,38 +176,36 @@ def ensure_demo(
     step("starting the local SES emulator")
     handle = _start_emulator(data_dir / "emulator")
     atexit.register(_stop_quietly, handle)
-    env.update(handle.environment())
     _describe_emulator(data_dir / EMULATOR_FILE, handle)
-
-    engine = make_engine(settings.database_url)
-    try:
-        notes, seeded = _fill(settings, engine, handle, step)
-    finally:
-        engine.dispose()
-    if unchecked:
-        notes.append("SNS signatures are not checked in the demo: the emulator cannot sign as AWS.")
-    return DemoEnvironment(
+    environment = DemoEnvironment(
         settings=settings,
         active=True,
         endpoint_url=handle.endpoint_url,
         queue_url=handle.queue_url,
         region=handle.region,
-        seeded_now=seeded,
-        notes=tuple(notes),
+        access_key_id=FAKE_ACCESS_KEY,
+        secret_access_key=FAKE_SECRET_KEY,
         handle=handle,
     )
 
+    engine = make_engine(settings.database_url)
+    try:
+        notes, seeded = _fill(environment, engine, step)
+    finally:
+        engine.dispose()
+    if unchecked:
+        notes.append("SNS signatures are not checked in the demo: the emulator cannot sign as AWS.")
+    return dataclasses.replace(environment, seeded_now=seeded, notes=tuple(notes))
 
-def _start_emulator(data_dir: Path) -> Any:
-    from emulator.launch import EmulatorStartError, start_emulator  # a development tool: lazy
 
+def _start_emulator(data_dir: Path) -> EmulatorHandle:
     try:
         return start_emulator(seed="demo", data_dir=data_dir)
     except (EmulatorStartError, OSError) as exc:
         raise BounceDeskError(f"the demo could not start the local SES emulator: {exc}") from exc
 
 
-def _describe_emulator(path: Path, handle: Any) -> None:
+def _describe_emulator(path: Path, handle: EmulatorHandle) -> None:
     """Say where this demo's emulator listens, for the CLI, scripts and browser tests."""
     where = {
         "endpoint_url": handle.endpoint_url,
@@ -188,21 +232,28 @@ def _demo_settings(settings: Settings, data_dir: Path) -> Settings:
     return load_settings(**values)
 
 
-def _fill(settings: Settings, engine: Engine, handle: Any, step: Step) -> tuple[list[str], bool]:
+def _fill(environment: DemoEnvironment, engine: Engine, step: Step) -> tuple[list[str], bool]:
     """Seed an empty database through the real code paths; refresh what the emulator resets."""
+    settings, handle = environment.settings, environment.handle
+    assert handle is not None and handle.users_csv is not None  # a demo-seeded emulator
     notes: list[str] = []
     if settings.suppression_import_bucket == DEMO_BUCKET:
         notes.append(_attempt("import bucket", lambda: make_bucket(handle, DEMO_BUCKET)))
     empty = is_empty(engine)
     if empty:
         step("reading the SES notification backlog from SQS")
-        notes.append(drain_queue(settings, engine, handle.queue_url))
+        notes.append(drain_queue(environment, engine))
         step("importing the demo user directory")
         notes.append(import_directory(engine, Path(handle.users_csv)))
+    try:
+        gateway = environment.gateway()
+    except BounceDeskError as exc:
+        notes.append(f"SES clients failed: {exc}")
+        return notes, empty
     step("syncing the suppression list")
-    notes.append(_attempt("suppression sync", lambda: sync_mirror(settings, engine)))
+    notes.append(_attempt("suppression sync", lambda: sync_mirror(gateway, engine)))
     step("pulling account status and metrics")
-    notes.append(_attempt("metrics", lambda: pull_metrics(settings, engine)))
+    notes.append(_attempt("metrics", lambda: pull_metrics(gateway, engine)))
     return [n for n in notes if n], empty
 
 
@@ -212,17 +263,16 @@ def is_empty(engine: Engine) -> bool:
         return not connection.scalar(select(func.count()).select_from(Fact.__table__))
 
 
-def drain_queue(settings: Settings, engine: Engine, queue_url: str) -> str:
-    """Poll the queue until it is empty, through the production SQS entry point."""
-    from core.ingest.pipeline import Ingester
-    from core.ingest.sqs import poll_once
-    from core.ses.clients import make_client
-
-    sqs = make_client("sqs", settings)
-    ingester = Ingester.from_settings(settings, engine, entry_point="sqs")
+def drain_queue(environment: DemoEnvironment, engine: Engine) -> str:
+    """Poll the demo queue until it is empty, through the production SQS entry point."""
+    assert environment.queue_url is not None  # only a running demo has a queue
+    sqs = environment.client("sqs")
+    ingester = Ingester.from_settings(environment.settings, engine, entry_point="sqs")
     messages = stored = dead = 0
     for _ in range(MAX_POLL_ROUNDS):
-        report = poll_once(sqs, queue_url, ingester, max_messages=POLL_ROUND, wait_seconds=0)
+        report = poll_once(
+            sqs, environment.queue_url, ingester, max_messages=POLL_ROUND, wait_seconds=0
+        )
         messages += report.messages
         stored += report.summary.stored
         dead += report.summary.dead_lettered
@@ -232,36 +282,26 @@ def drain_queue(settings: Settings, engine: Engine, queue_url: str) -> str:
 
 
 def import_directory(engine: Engine, users_csv: Path) -> str:
-    from core.recipients.directory import import_users_csv
-
     report = import_users_csv(engine, DEMO_ACTOR, users_csv.read_bytes(), source=users_csv.name)
-    imported = getattr(report, "imported", None)
-    rejected = len(getattr(report, "rejected", []) or [])
-    return f"imported the user directory ({imported} users, {rejected} rows rejected)"
+    return (
+        f"imported the user directory ({report.imported} users, "
+        f"{len(report.rejected)} rows rejected)"
+    )
 
 
-def sync_mirror(settings: Settings, engine: Engine) -> str:
-    from core.ses.gateway import SesGateway
-    from core.suppression.mirror import sync_suppression_list
-
-    gateway = SesGateway.from_settings(settings)
+def sync_mirror(gateway: SesGateway, engine: Engine) -> str:
     report = sync_suppression_list(engine, gateway, actor=DEMO_ACTOR)
     return f"suppression list synced: {report.seen} addresses listed"
 
 
-def pull_metrics(settings: Settings, engine: Engine) -> str:
-    from core.ses.gateway import SesGateway
-    from core.ses.metrics import pull_metrics as pull
-    from core.ses.metrics import record_account_snapshot
-
-    gateway = SesGateway.from_settings(settings)
+def pull_metrics(gateway: SesGateway, engine: Engine) -> str:
     health = record_account_snapshot(engine, gateway)
-    reports = pull(engine, gateway, days=DEMO_METRIC_DAYS)
+    reports = pull_metric_history(engine, gateway, days=DEMO_METRIC_DAYS)
     points = sum(report.points for report in reports)
     return f"account {health.enforcement_status}; {points} metric points pulled"
 
 
-def make_bucket(handle: Any, bucket: str) -> str:
+def make_bucket(handle: EmulatorHandle, bucket: str) -> str:
     """The emulator's S3 bucket that SES import jobs read (fresh on every emulator start)."""
     handle.client("s3").create_bucket(Bucket=bucket)
     return ""
@@ -276,7 +316,7 @@ def _attempt(what: str, action: Callable[[], str]) -> str:
         return f"{what} failed: {exc}"
 
 
-def _stop_quietly(handle: Any) -> None:
+def _stop_quietly(handle: EmulatorHandle) -> None:
     try:
         handle.stop()
     except Exception:  # noqa: BLE001 - at exit, a stop that fails changes nothing

@@ -43,9 +43,11 @@ def database_key() -> str:
     return settings().database_url
 
 
+# The AWS resources are keyed on where they point, and built from the environment (the
+# demo's emulator, explicitly; otherwise the standard AWS chain), never from os.environ edits.
 @st.cache_resource(show_spinner=False)
 def _gateway(endpoint: str | None, region: str | None) -> SesGateway:
-    return SesGateway.from_settings(settings())
+    return environment().gateway()
 
 
 def gateway() -> SesGateway:
@@ -60,15 +62,9 @@ def queue_url_default() -> str:
     return env.settings.sqs_queue_url or env.queue_url or ""
 
 
-def emulator_handle() -> Any:
-    return environment().handle
-
-
 @st.cache_resource(show_spinner=False)
 def _sqs_client(endpoint: str | None, region: str | None) -> Any:
-    from core.ses.clients import make_client
-
-    return make_client("sqs", settings())
+    return environment().client("sqs")
 
 
 def sqs_client() -> Any:

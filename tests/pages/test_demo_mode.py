@@ -64,7 +64,11 @@ def test_a_first_demo_start_fills_its_own_database_and_a_restart_reuses_it(
     try:
         assert first.active and first.seeded_now
         assert first.settings.database_url == f"sqlite:///{tmp_path.as_posix()}/bouncedesk.db"
-        assert os.environ["AWS_ENDPOINT_URL"] == first.endpoint_url
+        assert first.endpoint_url == first.handle.endpoint_url
+        # The demo names the emulator only in its environment object, never in os.environ.
+        assert not any(name.startswith("AWS_") for name in os.environ), "os.environ untouched"
+        queues = first.client("sqs").list_queues()["QueueUrls"]
+        assert first.queue_url in queues, "clients from the environment reach the emulator"
         engine = make_engine(first.settings.database_url)
         stored = count(engine, Fact.__table__)
         assert stored > 1000, first.notes
