@@ -8,7 +8,7 @@ from functools import partial
 import streamlit as st
 
 from core.audit import ACTIONS, AuditFilter
-from ui import feedback, grid, queries, resources
+from ui import feedback, grid, pager, queries, resources
 from ui.format import labels, today_utc
 
 PREFIX = "al"
@@ -26,7 +26,7 @@ db = resources.database_key()
 
 
 def _restart() -> None:
-    st.session_state[f"{PREFIX}_page"] = 1
+    pager.restart(PREFIX)
 
 
 with (
@@ -56,12 +56,10 @@ flt = AuditFilter(
 )
 
 with feedback.reported("load the audit log"):
-    page = int(st.session_state.get(f"{PREFIX}_page", 1))
-    frame, total = queries.audit_page(db, flt, page, PAGE_SIZE)
-    pages = max(1, -(-total // PAGE_SIZE))
-    if page > pages:
-        page = 1
-        frame, total = queries.audit_page(db, flt, page, PAGE_SIZE)
+    page = pager.fetch(
+        PREFIX, lambda number, size: queries.audit_page(db, flt, number, size), size=PAGE_SIZE
+    )
+    frame, total = page.rows, page.total
     if total == 0:
         feedback.empty_state("No audit entries match these filters.")
     else:
@@ -77,12 +75,7 @@ with feedback.reported("load the audit log"):
                     "parameters": st.column_config.TextColumn("Parameters", width="large"),
                 },
             )
-        st.session_state[f"{PREFIX}_page"] = min(page, pages)
-        left, right = st.columns([1, 3], vertical_alignment="bottom")
-        left.number_input(
-            f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=f"{PREFIX}_page"
-        )
-        right.caption(f"{total:,} entries match.")
+        pager.controls(PREFIX, page, f"{total:,} entries match.")
 
     with st.container(border=True, key=f"{PREFIX}_export"):
         left, right = st.columns(2, vertical_alignment="bottom")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.access import Action, refusal
-from core.recipients.confirmations import confirm_valid, revoke_confirmation
-from ui import bounced_view, feedback, queries, removal, resources
+from core.access import Action
+from ui import actions, bounced_view, feedback, identity, pager, queries, removal, resources
 
 PREFIX = "bu"
 
@@ -20,23 +19,18 @@ removal.results(PREFIX, actor)
 
 flt = bounced_view.filters(PREFIX)
 db = resources.database_key()
-may_confirm = refusal(actor, Action.CONFIRM)
-may_remove = refusal(actor, Action.REMOVE_CONFIRMED)
+confirm_refusal = identity.refusal(actor, Action.CONFIRM)
+remove_refusal = identity.refusal(actor, Action.REMOVE_CONFIRMED)
 
 with feedback.reported("load the bounced users"):
-    page_size = int(st.session_state.get(f"{PREFIX}_page_size", 50))
-    page = int(st.session_state.get(f"{PREFIX}_page", 1))
-    frame, total = queries.bounced_page(db, flt, page, page_size)
-    pages = max(1, -(-total // page_size))
-    if page > pages:  # the filter shrank the result under the current page
-        page = 1
-        frame, total = queries.bounced_page(db, flt, page, page_size)
+    page = pager.fetch(PREFIX, lambda number, size: queries.bounced_page(db, flt, number, size))
+    frame, total = page.rows, page.total
 
     if total == 0:
         feedback.empty_state("No bounced addresses match these filters.")
     else:
         selected = bounced_view.table(PREFIX, frame)
-        bounced_view.pager(PREFIX, total, pages)
+        pager.controls(PREFIX, page, f"{total:,} addresses match.")
 
         addresses = [str(frame.iloc[i]["address"]) for i in selected]
         st.caption(
@@ -49,8 +43,8 @@ with feedback.reported("load the bounced users"):
             "Mark confirmed-valid",
             key=f"{PREFIX}_confirm_popover",
             icon=":material/verified:",
-            disabled=not addresses or may_confirm is not None,
-            help=may_confirm,
+            disabled=not addresses or confirm_refusal is not None,
+            help=confirm_refusal,
             width="stretch",
         ):
             note = st.text_input(
@@ -63,9 +57,7 @@ with feedback.reported("load the bounced users"):
                     st.warning("A note is required: say how the address was checked.")
                 else:
                     with feedback.reported("mark the addresses confirmed-valid"):
-                        results = confirm_valid(
-                            resources.engine(), addresses, actor=actor, note=note
-                        )
+                        results = actions.confirm_valid(actor, addresses, note)
                         bounced_view.flash_results(PREFIX, "confirmed valid", results)
                         queries.clear()
                         st.rerun()
@@ -73,8 +65,8 @@ with feedback.reported("load the bounced users"):
             "Revoke confirmation",
             key=f"{PREFIX}_revoke_popover",
             icon=":material/undo:",
-            disabled=not addresses or may_confirm is not None,
-            help=may_confirm,
+            disabled=not addresses or confirm_refusal is not None,
+            help=confirm_refusal,
             width="stretch",
         ):
             why = st.text_input("Why? (required)", key=f"{PREFIX}_revoke_note")
@@ -83,9 +75,7 @@ with feedback.reported("load the bounced users"):
                     st.warning("A note is required: say why the confirmation no longer holds.")
                 else:
                     with feedback.reported("revoke the confirmations"):
-                        results = revoke_confirmation(
-                            resources.engine(), addresses, actor=actor, note=why
-                        )
+                        results = actions.revoke_confirmation(actor, addresses, why)
                         bounced_view.flash_results(PREFIX, "revoked", results)
                         queries.clear()
                         st.rerun()
@@ -93,8 +83,8 @@ with feedback.reported("load the bounced users"):
             "Remove from suppression list…",
             key=f"{PREFIX}_remove",
             icon=":material/delete:",
-            disabled=not addresses or may_remove is not None,
-            help=may_remove,
+            disabled=not addresses or remove_refusal is not None,
+            help=remove_refusal,
             on_click=removal.request,
             args=(PREFIX, addresses),
             width="stretch",

@@ -6,9 +6,8 @@ from datetime import timedelta
 
 import streamlit as st
 
-from core.access import Action, refusal
-from core.ingest.dead_letters import retry_dead_letters
-from ui import actions, charts, feedback, grid, queries, resources
+from core.access import Action
+from ui import actions, charts, feedback, grid, identity, pager, queries, resources
 from ui.format import labels, timestamp, today_utc
 
 actor = feedback.page_header(
@@ -17,7 +16,10 @@ actor = feedback.page_header(
     "Input that cannot be used is kept as a dead letter with its reason, never dropped.",
 )
 
-may_ingest = refusal(actor, Action.INGEST)
+DEAD_LETTERS = "dead"  # the dead-letter table's prefix (its pager, its selection)
+DEAD_LETTER_PAGE_SIZE = 50
+
+ingest_refusal = identity.refusal(actor, Action.INGEST)
 upload_tab, poll_tab = st.tabs(["Upload files", "Poll SQS"], key="ingest_tabs")
 
 with upload_tab:
@@ -31,8 +33,8 @@ with upload_tab:
         "Store notifications",
         key="ingest_store",
         type="primary",
-        disabled=not files or may_ingest is not None,
-        help=may_ingest,
+        disabled=not files or ingest_refusal is not None,
+        help=ingest_refusal,
     ):
         bar = st.progress(0.0, text="Storing…")
         for number, upload in enumerate(files or [], start=1):
@@ -71,8 +73,8 @@ with poll_tab:
         "Poll SQS now",
         key="ingest_poll",
         type="primary",
-        disabled=not queue_url or may_ingest is not None,
-        help=may_ingest,
+        disabled=not queue_url or ingest_refusal is not None,
+        help=ingest_refusal,
     ):
         with (
             feedback.reported("poll the queue"),
@@ -120,24 +122,28 @@ with feedback.reported("load the ingestion history"):
 
 st.subheader("Dead letters")
 with feedback.reported("load the dead letters"):
-    total = queries.dead_letter_count(resources.database_key())
-    if total == 0:
+    db = resources.database_key()
+    page = pager.fetch(
+        DEAD_LETTERS,
+        lambda number, size: (
+            queries.dead_letters(db, number, size),
+            queries.dead_letter_count(db),
+        ),
+        size=DEAD_LETTER_PAGE_SIZE,
+    )
+    if page.total == 0:
         feedback.empty_state("No open dead letters: everything received could be used.")
     else:
-        page_size = 50
-        pages = max(1, -(-total // page_size))
-        page_number = st.number_input(
-            f"Page (of {pages}; {total} open)", 1, pages, 1, key="dead_page"
-        )
-        letters = queries.dead_letters(resources.database_key(), int(page_number), page_size)
+        letters = page.rows
         rows = grid.pick_rows(
             letters,
-            key="dead_table",
+            key=f"{DEAD_LETTERS}_table",
             column_config={
                 **labels(letters.columns),
                 "id": st.column_config.NumberColumn("Id", format="%d"),
             },
         )
+        pager.controls(DEAD_LETTERS, page, f"{page.total:,} open dead letters.")
         selected = [int(letters.iloc[row]["id"]) for row in rows]
         for letter_id in selected[:3]:
             with st.expander(
@@ -155,16 +161,11 @@ with feedback.reported("load the dead letters"):
             label,
             key="dead_retry",
             icon=":material/replay:",
-            disabled=may_ingest is not None,
-            help=may_ingest,
+            disabled=ingest_refusal is not None,
+            help=ingest_refusal,
         ):
             with feedback.reported("retry the dead letters"):
-                outcomes = retry_dead_letters(
-                    resources.engine(),
-                    actions.ingester("retry"),
-                    actor,
-                    selected or None,
-                )
+                outcomes = actions.retry_dead_letters(actor, selected or None)
                 resolved = sum(1 for outcome in outcomes if outcome.resolved)
                 st.success(
                     f"{resolved} of {len(outcomes)} resolved; the rest stay open with their "

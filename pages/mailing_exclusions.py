@@ -6,7 +6,6 @@ from functools import partial
 
 import streamlit as st
 
-from core.recipients.mailing import mailing_status
 from ui import feedback, grid, queries, resources
 from ui.format import labels, today_utc
 
@@ -48,7 +47,7 @@ with st.form("mx_lookup_form", border=False):
     asked = right.form_submit_button("Check", type="primary", key="mx_check", width="stretch")
 if asked and address.strip():
     with feedback.reported("check the address"):
-        status = mailing_status(resources.engine(), address, settings)
+        status = queries.mailing_status(resources.database_key(), address)
         # The address is shown as plain text: it is whatever was typed.
         st.text(f"Address: {status.address}")
         if status.mailable:

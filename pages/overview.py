@@ -8,7 +8,7 @@ from typing import Literal
 import streamlit as st
 
 from core.policy import BOUNCE_PAUSE, BOUNCE_REVIEW, COMPLAINT_PAUSE, COMPLAINT_REVIEW
-from core.reports.rates import RateStatus, headroom
+from core.reports.rates import RateStatus
 from ui import charts, feedback, grid, queries, resources
 from ui.format import labels, percent, timestamp, today_utc
 
@@ -84,7 +84,7 @@ with feedback.reported("load the account health"):
         account_card(health)
 
     if health.sends_7d:
-        complaint_room = headroom(health.sends_7d, health.complaints_7d, COMPLAINT_REVIEW)
+        complaint_room = queries.complaint_headroom(health)
         st.info(
             f"Headroom at the last 7 days' volume ({health.sends_7d:,} sends, "
             f"{health.counting_bounces_7d:,} counting bounces): "

@@ -6,13 +6,14 @@ from functools import partial
 
 import streamlit as st
 
-from core.access import Action, refusal
-from core.suppression.mirror import MirrorFilter, sync_suppression_list
-from ui import feedback, grid, queries, removal, resources, selection
+from core.access import Action
+from core.suppression.mirror import MirrorFilter
+from ui import actions, feedback, grid, identity, pager, queries, removal, resources, selection
 from ui.format import labels, timestamp, today_utc
 
 PREFIX = "sl"
 REASONS = ["BOUNCE", "COMPLAINT"]
+MIRROR_PAGE_SIZE = 50
 
 actor = feedback.page_header(
     "Suppression list",
@@ -22,8 +23,8 @@ actor = feedback.page_header(
 feedback.show_flash(PREFIX)
 removal.results(PREFIX, actor)
 db = resources.database_key()
-may_sync = refusal(actor, Action.SYNC)
-may_remove = refusal(actor, Action.REMOVE_CONFIRMED)
+sync_refusal = identity.refusal(actor, Action.SYNC)
+remove_refusal = identity.refusal(actor, Action.REMOVE_CONFIRMED)
 
 # --- Sync ----------------------------------------------------------------------------------
 with st.container(border=True, key="sl_sync_box"), feedback.reported("load the sync status"):
@@ -49,8 +50,8 @@ with st.container(border=True, key="sl_sync_box"), feedback.reported("load the s
         key="sl_sync",
         type="primary",
         icon=":material/sync:",
-        disabled=may_sync is not None,
-        help=may_sync,
+        disabled=sync_refusal is not None,
+        help=sync_refusal,
     ):
         bar = st.progress(0.0, text="Reading the suppression list from SES…")
 
@@ -58,12 +59,8 @@ with st.container(border=True, key="sl_sync_box"), feedback.reported("load the s
             bar.progress(min(0.95, pages / (pages + 1)), text=f"Page {pages}: {seen:,} addresses")
 
         with feedback.reported("sync the suppression list"):
-            report = sync_suppression_list(
-                resources.engine(),
-                resources.gateway(),
-                actor=actor,
-                incremental=incremental,
-                progress=progress,
+            report = actions.sync_suppression_list(
+                actor, incremental=incremental, progress=progress
             )
             queries.clear()
             feedback.flash(
@@ -107,8 +104,8 @@ with feedback.reported("load the removal candidates"):
             key="sl_remove_candidates",
             type="primary",
             icon=":material/delete:",
-            disabled=may_remove is not None,
-            help=may_remove,
+            disabled=remove_refusal is not None,
+            help=remove_refusal,
             on_click=removal.request,
             args=(PREFIX, list(candidates["address"])),
             width="stretch",
@@ -150,8 +147,8 @@ st.subheader("Mirror")
 
 
 def _restart() -> None:
-    st.session_state["sl_page"] = 1
-    st.session_state["sl_table"] = {"selection": {"rows": [], "columns": []}}
+    pager.restart(PREFIX)
+    selection.forget(PREFIX)
 
 
 with st.container(border=True, key="sl_filters"):
@@ -166,27 +163,26 @@ with st.container(border=True, key="sl_filters"):
 mirror_filter = MirrorFilter(tuple(reasons), start, end, text, status == "On the list")
 
 with feedback.reported("load the suppression mirror"):
-    page_size = 50
-    page = int(st.session_state.get("sl_page", 1))
-    frame, total = queries.suppression_mirror(db, mirror_filter, page, page_size)
+    page = pager.fetch(
+        PREFIX,
+        lambda number, size: queries.suppression_mirror(db, mirror_filter, number, size),
+        size=MIRROR_PAGE_SIZE,
+    )
+    frame, total = page.rows, page.total
     if total == 0:
         feedback.empty_state("No addresses match. Sync the mirror if it has never been synced.")
     else:
         selection.restore(PREFIX, frame)
         rows = grid.pick_rows(frame, key="sl_table", column_config=labels(frame.columns))
-        pages = max(1, -(-total // page_size))
-        st.session_state["sl_page"] = min(page, pages)
-        left, right = st.columns([1, 3], vertical_alignment="bottom")
-        left.number_input(f"Page (of {pages})", min_value=1, max_value=pages, key="sl_page")
-        right.caption(f"{total:,} addresses.")
+        pager.controls(PREFIX, page, f"{total:,} addresses.")
         selected = [str(frame.iloc[i]["address"]) for i in rows]
         remove_col, dry_col, export_col = st.columns(3)
         remove_col.button(
             f"Remove {len(selected)} selected…" if selected else "Select rows to remove them",
             key="sl_remove_selected",
             icon=":material/delete:",
-            disabled=not selected or may_remove is not None,
-            help=may_remove,
+            disabled=not selected or remove_refusal is not None,
+            help=remove_refusal,
             on_click=removal.request,
             args=(PREFIX, selected),
         )

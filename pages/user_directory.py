@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.access import Action, refusal
-from core.recipients.directory import import_users_csv
-from ui import feedback, grid, queries, resources
+from core.access import Action
+from ui import actions, feedback, grid, identity, queries, resources
 
 actor = feedback.page_header(
     "User directory",
@@ -19,25 +18,20 @@ feedback.show_flash("ud")
 
 size_slot = st.empty()  # filled last, so it counts an import made on this run
 
-may_import = refusal(actor, Action.IMPORT_DIRECTORY)
+import_refusal = identity.refusal(actor, Action.IMPORT_DIRECTORY)
 upload = st.file_uploader("Users CSV", type=["csv", "txt"], key="ud_file")
 if (
     st.button(
         "Import users",
         key="ud_import",
         type="primary",
-        disabled=upload is None or may_import is not None,
-        help=may_import,
+        disabled=upload is None or import_refusal is not None,
+        help=import_refusal,
     )
     and upload is not None
 ):
     with feedback.reported("import the users"), st.spinner("Importing…"):
-        report = import_users_csv(
-            resources.engine(),
-            actor,
-            upload.getvalue(),
-            source=upload.name,
-        )
+        report = actions.import_users(actor, upload.name, upload.getvalue())
         queries.clear()
         message = (
             f"{report.imported:,} users added, {report.updated:,} updated, "

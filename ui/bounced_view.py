@@ -1,4 +1,4 @@
-"""The pieces of the bounced-users page: filters, table, pager, export and address detail."""
+"""The pieces of the bounced-users page: filters, table, export and address detail."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from core.recipients.bounced import (
 )
 from core.recipients.confirmations import ConfirmResult
 from core.suppression.mirror import suppression_detail
-from ui import feedback, grid, queries, resources, selection
+from ui import feedback, grid, pager, queries, resources, selection
 from ui.format import labels, timestamp, today_utc
 
 if TYPE_CHECKING:  # types only
@@ -36,14 +36,13 @@ SUPPRESSION: dict[Suppression, str] = {
     "not_suppressed": "Not on the list",
 }
 CONFIRMED: dict[Confirmed, str] = {"any": "Any", "yes": "Confirmed valid", "no": "Not confirmed"}
-PAGE_SIZES = [25, 50, 100, 250, 500]
 ENCODINGS = ["UTF-8", "UTF-8 with BOM (Excel)"]
 
 
 def _restart(prefix: str) -> None:
     """A filter changed: back to page 1 with nothing selected."""
-    st.session_state[f"{prefix}_page"] = 1
-    st.session_state[f"{prefix}_table"] = {"selection": {"rows": [], "columns": []}}
+    pager.restart(prefix)
+    selection.forget(prefix)
 
 
 def filters(prefix: str) -> BouncedFilter:
@@ -87,9 +86,7 @@ def filters(prefix: str) -> BouncedFilter:
             key=f"{prefix}_confirmed",
             on_change=on_change,
         )
-        row[3].selectbox(
-            "Rows per page", PAGE_SIZES, index=1, key=f"{prefix}_page_size", on_change=on_change
-        )
+        pager.size_picker(prefix, row[3], on_change=on_change)
     return BouncedFilter(
         kinds=frozenset(kinds),
         subtypes=frozenset(chosen_subtypes),
@@ -122,14 +119,6 @@ def table(prefix: str, frame: pd.DataFrame) -> list[int]:
             ),
         },
     )
-
-
-def pager(prefix: str, total: int, pages: int) -> None:
-    key = f"{prefix}_page"
-    st.session_state[key] = min(max(1, int(st.session_state.get(key, 1))), pages)
-    left, right = st.columns([1, 3], vertical_alignment="bottom")
-    left.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=key)
-    right.caption(f"{total:,} addresses match.")
 
 
 def flash_results(prefix: str, verb: str, results: Sequence[ConfirmResult]) -> None:

@@ -21,7 +21,8 @@ from typing import NoReturn
 import streamlit as st
 from streamlit.logger import get_logger
 
-from core.access import Actor, Identity, actor_for, local_actor
+from core import access
+from core.access import Action, Actor, Identity, actor_for, local_actor
 from core.local_mode import (
     DEFAULT_SERVER_OPTIONS,
     describe_local_mode,
@@ -99,3 +100,9 @@ def _refused(headline: str, problem: str) -> NoReturn:
     st.error(headline)
     st.text(problem)  # may quote the request's Host or Origin: plain text
     st.stop()
+
+
+def refusal(actor: Actor, action: Action) -> str | None:
+    """Why `actor` may not do `action` (the help of the button it disables), or None when
+    it may; core decides (`core.access.refusal`), the page only shows it."""
+    return access.refusal(actor, action)

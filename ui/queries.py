@@ -20,10 +20,12 @@ import streamlit as st
 from core import audit
 from core.access import Actor
 from core.ingest import dead_letters as dead_letter_store
+from core.policy import COMPLAINT_REVIEW
 from core.recipients import bounced, confirmations, directory, mailing
 from core.recipients.bounced import BouncedFilter
 from core.reports import ingestion as ingestion_report
 from core.reports import overview as reports
+from core.reports.rates import headroom
 from core.suppression import mirror as suppression
 from ui import resources
 
@@ -57,6 +59,11 @@ def _frame(values: Sequence[object], columns: list[str]) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, show_spinner=False)
 def account_health(db: str) -> reports.AccountHealth:
     return reports.account_health(resources.engine())
+
+
+def complaint_headroom(health: reports.AccountHealth) -> int:
+    """More complaints the last 7 days' sends can take before complaint review (0.1 %)."""
+    return headroom(health.sends_7d, health.complaints_7d, COMPLAINT_REVIEW)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -252,6 +259,12 @@ def console_csv_left_out(db: str) -> tuple[list[str], list[str]]:
 def exclusions_preview(db: str, limit: int) -> pd.DataFrame:
     rows = mailing.excluded_addresses(resources.engine(), resources.settings())
     return _frame(list(islice(rows, limit)), ["address", "reason", "since"])
+
+
+def mailing_status(db: str, address: str) -> mailing.MailingStatus:
+    """Whether bulk mail may go to one address, and why; not cached: whoever asks about one
+    address wants today's answer."""
+    return mailing.mailing_status(resources.engine(), address, resources.settings())
 
 
 def exclusions_csv(db: str, bom: bool, actor: Actor) -> bytes:

@@ -4,8 +4,9 @@ suppression-list pages offer it: a dry run, a confirmation dialog that shows the
 per-address results afterwards.
 
 Who may remove what is decided in core; the dialog shows the plan core computed and sends
-only what it allows. Only ids and strings live in session state: the addresses asked for,
-whether the dialog is open, the id of the last removal run.
+only what it allows, through `ui.actions` like every write of the dashboard. Only ids and
+strings live in session state: the addresses asked for, whether the dialog is open, the id
+of the last removal run.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from core.access import Action, Actor, refusal
-from core.suppression.guardrails import RemovalPlan, Verdict, plan_removal
-from core.suppression.removal import Remover
+from core.access import Action, Actor
+from core.suppression.guardrails import RemovalPlan, Verdict
 from core.suppression.runs import AddressResult, Outcome, removal_report, removal_results
-from ui import feedback, grid, queries, resources, selection
+from ui import actions, feedback, grid, identity, queries, resources, selection
 from ui.format import labels
 
 DEFAULT_REASON = "confirmed valid by staff"
@@ -48,22 +48,6 @@ def request_dry_run(prefix: str, addresses: Sequence[str]) -> None:
 
 def _close(*_: object) -> None:
     st.session_state[OPEN] = None
-
-
-def _remover() -> Remover:
-    """The removal service for this server's settings, store and SES (cheap to build; it
-    holds the shared engine and gateway and never changes them)."""
-    return Remover.from_settings(resources.settings(), resources.engine(), resources.gateway())
-
-
-def _plan(
-    addresses: Sequence[str], actor: Actor, *, reason: str = "", override: bool = False
-) -> RemovalPlan:
-    """The dry run; needs no SES, so it works before AWS is configured."""
-    return plan_removal(
-        resources.engine(), addresses, actor=actor, reason=reason, override=override,
-        max_per_click=resources.settings().max_removals_per_click,
-    )  # fmt: skip
 
 
 def plan_frame(plan: RemovalPlan) -> pd.DataFrame:
@@ -100,7 +84,7 @@ def dry_run_panel(prefix: str, actor: Actor) -> None:
         feedback.reported("plan the removal"),
     ):
         st.markdown("**Dry run** — nothing was changed")
-        plan = _plan(addresses, actor)
+        plan = actions.plan_removal(actor, addresses)
         st.caption(_summary(plan))
         grid.show(plan_frame(plan), key=_key(prefix, "dry_run_table"))
         if st.button("Dismiss", key=_key(prefix, "dry_run_dismiss")):
@@ -123,10 +107,10 @@ def _confirm(prefix: str, actor: Actor) -> None:
         "still bounces, SES lists it again and the bounce counts toward the bounce rate."
     )
     with feedback.reported("plan the removal"):
-        plan = _plan(addresses, actor)
+        plan = actions.plan_removal(actor, addresses)
         include, reason = _reason(prefix, actor, plan)
         if include:
-            plan = _plan(addresses, actor, reason=reason, override=True)
+            plan = actions.plan_removal(actor, addresses, reason=reason, override=True)
         listing = plan_frame(plan)
         grid.show(listing, key=_key(prefix, "listing"), height=min(36 * len(addresses) + 40, 300))
         chosen = plan.allowed
@@ -147,7 +131,7 @@ def _confirm(prefix: str, actor: Actor) -> None:
             key=_key(prefix, "confirm"),
             type="primary",
             disabled=not chosen or not reason.strip() or not counted,
-            help=refusal(actor, Action.REMOVE_CONFIRMED),
+            help=identity.refusal(actor, Action.REMOVE_CONFIRMED),
             icon=":material/delete:",
         )
         if right.button("Cancel", key=_key(prefix, "cancel")):
@@ -202,18 +186,13 @@ def _run(
         bar.progress(done / max(total, 1), text=f"{done} of {total} done")
 
     with feedback.reported("remove the addresses from the suppression list"):
-        remover = _remover()
         if confirm_count is not None:
-            report = remover.start_import(
-                addresses,
-                actor=actor,
-                reason=reason,
-                override=override,
-                confirm_count=confirm_count,
+            report = actions.start_removal_import(
+                actor, addresses, reason=reason, override=override, confirm_count=confirm_count
             )
         else:
-            report = remover.remove(
-                addresses, actor=actor, reason=reason, override=override, progress=progress
+            report = actions.remove_addresses(
+                actor, addresses, reason=reason, override=override, progress=progress
             )
         st.session_state[_key(prefix, "run")] = report.run_id
         selection.remember(prefix, addresses)
@@ -253,10 +232,10 @@ def _follow_up(
         key=_key(prefix, "retry"),
         icon=":material/replay:",
         disabled=not actor.can(Action.REMOVE_CONFIRMED),
-        help=refusal(actor, Action.REMOVE_CONFIRMED),
+        help=identity.refusal(actor, Action.REMOVE_CONFIRMED),
     ):
         with feedback.reported("retry the failed removals"):
-            _remover().retry_failed(run_id, actor=actor)
+            actions.retry_failed_removals(actor, run_id)
             queries.clear()
             st.rerun()
     waiting = method == "import_job" and counts.get(Outcome.SUBMITTED)
@@ -265,10 +244,10 @@ def _follow_up(
         key=_key(prefix, "poll"),
         icon=":material/sync:",
         disabled=not actor.can(Action.SYNC),
-        help=refusal(actor, Action.SYNC),
+        help=identity.refusal(actor, Action.SYNC),
     ):
         with feedback.reported("check the import jobs"):
-            _remover().poll_jobs(actor=actor, run_id=run_id)
+            actions.poll_import_jobs(actor, run_id)
             queries.clear()
             st.rerun()
     if right.button("Dismiss", key=_key(prefix, "dismiss")):

@@ -27,3 +27,8 @@ def restore(prefix: str, frame: pd.DataFrame) -> None:
     position = {str(address): row for row, address in enumerate(frame["address"])}
     rows = sorted(position[a] for a in wanted if a in position)
     st.session_state[f"{prefix}_table"] = {"selection": {"rows": rows, "columns": []}}
+
+
+def forget(prefix: str) -> None:
+    """Select nothing in the `{prefix}_table` dataframe (a filter changed its rows)."""
+    st.session_state[f"{prefix}_table"] = {"selection": {"rows": [], "columns": []}}
