@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import types
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,3 +108,104 @@ def test_pages_never_import_boto3_sqlalchemy_or_the_emulator() -> None:
         if module.split(".")[0] in banned
     ]
     assert found == []
+
+
+# --- The dashboard layer (docs/architecture.md, "A page" and "A write action") ----------------
+
+PAGES = ROOT / "pages"
+UI = ROOT / "ui"
+
+
+def _dashboard_files() -> list[Path]:
+    return [*sorted(UI.glob("*.py")), *sorted(PAGES.glob("*.py")), ROOT / "dashboard.py"]
+
+
+def _is_type_or_constant(value: object) -> bool:
+    """A class (dataclass, enum, filter), a typing alias, or a plain value: what a page may
+    take from core. Functions and modules are what it must reach through `ui`."""
+    if isinstance(value, type) or typing.get_origin(value) is not None:
+        return True
+    return not callable(value) and not isinstance(value, types.ModuleType)
+
+
+def test_pages_take_only_types_and_constants_from_core() -> None:
+    wrong = []
+    for path in PAGES.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Import):
+                wrong += [f"{where} imports {a.name}" for a in node.names if _unit(a.name)]
+            elif isinstance(node, ast.ImportFrom) and node.module and _unit(node.module):
+                module = importlib.import_module(node.module)
+                wrong += [
+                    f"{where} takes {node.module}.{alias.name} (call it through ui)"
+                    for alias in node.names
+                    if not _is_type_or_constant(getattr(module, alias.name))
+                ]
+    assert wrong == []
+
+
+# What a pager draws or keeps: its session-state keys and its widgets' labels.
+PAGING_TEXT = ("_page", "_page_size")
+PAGING_LABELS = ("Rows per page", "Page (of")
+
+
+def test_only_the_pager_draws_paging_widgets() -> None:
+    found = []
+    for path in _dashboard_files():
+        if path == UI / "pager.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            text = node.value
+            if text.endswith(PAGING_TEXT) or text.startswith(PAGING_LABELS):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {text!r} (use ui/pager.py)")
+    assert found == []
+
+
+def test_the_dashboard_imports_at_module_level_only() -> None:
+    local = []
+    for path in _dashboard_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                local += [
+                    f"{path.relative_to(ROOT)}:{inner.lineno} {ast.unparse(inner)}"
+                    for inner in ast.walk(node)
+                    if isinstance(inner, ast.Import | ast.ImportFrom)
+                ]
+    assert local == []
+
+
+MUTATORS = {"update", "setdefault", "pop", "popitem", "clear", "__setitem__", "__delitem__"}
+
+
+def test_the_dashboard_never_changes_os_environ() -> None:
+    """The demo hands its emulator's endpoint and credentials to the clients it builds; an
+    edited os.environ would point everything else in the process at the emulator too."""
+    changes = []
+    for path in _dashboard_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {"os.environ"} | {
+            target.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign) and "os.environ" in ast.unparse(node.value)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for node in ast.walk(tree):
+            changed = (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and (
+                    (node.func.attr in MUTATORS and ast.unparse(node.func.value) in names)
+                    or ast.unparse(node.func) in {"os.putenv", "os.unsetenv"}
+                )
+            ) or (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.ctx, ast.Store | ast.Del)
+                and ast.unparse(node.value) in names
+            )
+            if changed:
+                changes.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert changes == []

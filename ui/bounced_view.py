@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import date
 from functools import partial
-from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -19,15 +17,11 @@ from core.recipients.bounced import (
     Confirmed,
     Suppression,
     address_detail,
-    export_bounced_csv,
 )
 from core.recipients.confirmations import ConfirmResult
 from core.suppression.mirror import suppression_detail
 from ui import feedback, grid, pager, queries, resources, selection
 from ui.format import labels, timestamp, today_utc
-
-if TYPE_CHECKING:  # types only
-    from sqlalchemy import Engine
 
 KINDS = ["hard", "soft", "undetermined", "complaint"]
 SUPPRESSION: dict[Suppression, str] = {
@@ -134,12 +128,6 @@ def flash_results(prefix: str, verb: str, results: Sequence[ConfirmResult]) -> N
     selection.remember(prefix, [r.address for r in results])
 
 
-def _csv(engine: Engine, actor: Actor, flt: BouncedFilter, bom: bool) -> bytes:
-    buffer = io.BytesIO()
-    export_bounced_csv(engine, actor, flt, buffer, bom=bom)
-    return buffer.getvalue()
-
-
 def export(prefix: str, actor: Actor, flt: BouncedFilter, total: int) -> None:
     """The whole filtered result as CSV, written only when someone clicks Download."""
     with st.container(border=True, key=f"{prefix}_export"):
@@ -147,7 +135,9 @@ def export(prefix: str, actor: Actor, flt: BouncedFilter, total: int) -> None:
         encoding = left.radio("CSV encoding", ENCODINGS, horizontal=True, key=f"{prefix}_encoding")
         right.download_button(
             f"Download all {total:,} matching rows (CSV)",
-            data=partial(_csv, resources.engine(), actor, flt, encoding == ENCODINGS[1]),
+            data=partial(
+                queries.bounced_csv, resources.database_key(), actor, flt, encoding == ENCODINGS[1]
+            ),
             file_name=f"bounced-users-{today_utc():%Y%m%d}.csv",
             mime="text/csv",
             key=f"{prefix}_download",

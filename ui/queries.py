@@ -188,6 +188,14 @@ def bounced_page(
     return frame, found.total
 
 
+def bounced_csv(db: str, actor: Actor, flt: BouncedFilter, bom: bool) -> bytes:
+    """The whole filtered bounced list, written when someone clicks Download; the export is
+    recorded in the audit log."""
+    buffer = io.BytesIO()
+    bounced.export_bounced_csv(resources.engine(), actor, flt, buffer, bom=bom)
+    return buffer.getvalue()
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def subtypes(db: str) -> list[str]:
     return bounced.subtypes_seen(resources.engine())
