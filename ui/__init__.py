@@ -1,4 +1,5 @@
-"""Streamlit glue shared by the pages: cached resources, cached queries, small widgets.
+"""Streamlit glue shared by the pages: resources, cached queries, every write, small widgets.
 
-Pages import from here and from `core`; nothing here holds business rules.
+Pages call this package for everything and take only types and constants from `core`;
+nothing here holds business rules (docs/architecture.md, "A page", "A write action").
 """
