@@ -209,3 +209,15 @@ def test_the_dashboard_never_changes_os_environ() -> None:
             if changed:
                 changes.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
     assert changes == []
+
+
+def test_only_the_demo_bootstrap_imports_the_emulator() -> None:
+    """The emulator is a development tool: the dashboard reaches it through ui/demo.py."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in _dashboard_files()
+        if path != UI / "demo.py"
+        for module, line in _imports(path)
+        if module.split(".")[0] == "emulator"
+    ]
+    assert found == []
