@@ -78,6 +78,9 @@ class Action(StrEnum):
     REMOVE_COMPLAINT = "remove_complaint"
     REMOVE_REBOUNCED = "remove_rebounced"
     CHANGE_SETTINGS = "change_settings"
+    # Alerts (issue 11)
+    ACKNOWLEDGE_ALERTS = "acknowledge_alerts"  # acknowledge or snooze an alert
+    RESUME_SENDING = "resume_sending"  # resume a configuration set the guard paused
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -92,6 +95,8 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.REMOVE_COMPLAINT: Role.ADMIN,
     Action.REMOVE_REBOUNCED: Role.ADMIN,
     Action.CHANGE_SETTINGS: Role.ADMIN,
+    Action.ACKNOWLEDGE_ALERTS: Role.OPERATOR,
+    Action.RESUME_SENDING: Role.ADMIN,
 }
 
 # The subject of the sentence a refusal says ("... needs the admin role").
@@ -107,6 +112,8 @@ _WHAT: dict[Action, str] = {
     Action.REMOVE_COMPLAINT: "Removing addresses listed because of a complaint",
     Action.REMOVE_REBOUNCED: "Removing an address that hard-bounced again after an earlier removal",
     Action.CHANGE_SETTINGS: "Changing settings and policy",
+    Action.ACKNOWLEDGE_ALERTS: "Acknowledging or snoozing an alert",
+    Action.RESUME_SENDING: "Resuming sending for a configuration set the guard paused",
 }
 
 

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -125,6 +125,52 @@ class Settings(BaseSettings):
     # Removal guardrail: at most this many addresses per click (one SES call each); larger
     # selections go through an SES import job with an extra confirmation.
     max_removals_per_click: int = Field(default=100, ge=1, le=10_000)
+
+    # --- Alerts and the guard (core/alerts, docs/alerts.md) ----------------------------
+    # Rate levels as fractions (0.02 = 2 %), for the account and each configuration set, on
+    # the official figure when SES publishes one and our rolling 7-day figure otherwise.
+    # 0 turns a level off.
+    alert_bounce_warning: float = Field(default=0.02, ge=0, le=1)
+    alert_bounce_review: float = Field(default=0.05, ge=0, le=1)
+    alert_bounce_pause: float = Field(default=0.10, ge=0, le=1)
+    alert_complaint_warning: float = Field(default=0.0005, ge=0, le=1)
+    alert_complaint_review: float = Field(default=0.001, ge=0, le=1)
+    alert_complaint_pause: float = Field(default=0.005, ge=0, le=1)
+    # Alert when, at the last 3 days' pace, the rolling bounce rate reaches review within
+    # this many days (0: off).
+    alert_projection_days: int = Field(default=3, ge=0, le=60)
+    # Spikes: today's counting bounces above factor x the 28-day daily median and above the
+    # floor, for the account and per recipient domain (factor 0: off).
+    alert_spike_factor: float = Field(default=3.0, ge=0)
+    alert_spike_floor: int = Field(default=20, ge=1)
+    alert_spike_domain_floor: int = Field(default=10, ge=1)
+    # SES itself: enforcement status changes and sending disabled (account or a set).
+    alert_ses_status: bool = True
+    # The pipeline: open dead letters at or above this many (0: off); the DLQ not empty
+    # (alert_dlq_url unset: off); no notifications for this many hours while CloudWatch
+    # shows sends (0: off); a job stale or failing (the job statuses handed in).
+    alert_dead_letters: int = Field(default=1, ge=0)
+    alert_dlq_url: str | None = None
+    alert_silence_hours: int = Field(default=6, ge=0, le=24 * 14)
+    alert_jobs: bool = True
+    # The list: more than this many addresses newly suppressed in a day (0: off).
+    alert_suppressed_per_day: int = Field(default=50, ge=0)
+    # While an alert stays open (not acknowledged, not snoozed) it is sent again this often.
+    alert_renotify_hours: float = Field(default=24, gt=0)
+    # Where alerts go: apprise URLs (slack://, msteams://, mailto://, sns://, json://, ...).
+    # They hold tokens: keep them in a secret or the environment; they are never logged.
+    alert_channels: list[SecretStr] = Field(default_factory=list)
+    alert_delivery_attempts: int = Field(default=3, ge=1, le=10)
+    alert_delivery_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    # The dashboard's address, so messages link to the page that explains them.
+    alert_dashboard_url: str | None = None
+    # The guard: pause sending for these configuration sets only (never the account) when
+    # their rate reaches guard_pause_at; dry-run ("would pause") until guard_dry_run = false.
+    guard_configuration_sets: list[str] = Field(default_factory=list)
+    guard_pause_at: float = Field(default=0.04, gt=0, le=1)
+    guard_dry_run: bool = True
+    # After an admin resumes a set, the guard leaves it alone this long.
+    guard_resume_grace_hours: float = Field(default=24, ge=0)
 
     @field_validator("database_url")
     @classmethod

@@ -38,3 +38,16 @@ SNAPSHOTS = cast(Table, AccountSnapshot.__table__)
 SUMMARIES = cast(Table, AddressSummary.__table__)
 SYNCS = cast(Table, SuppressionSync.__table__)
 USERS = cast(Table, DirectoryUser.__table__)
+
+# Alerts (issue 11)
+from core.store.models import (  # noqa: E402
+    Alert,
+    AlertEvent,
+    ConfigSetMetricPoint,
+    DailyConfigSetCount,
+)
+
+ALERTS = cast(Table, Alert.__table__)
+ALERT_EVENTS = cast(Table, AlertEvent.__table__)
+SET_DAILY = cast(Table, DailyConfigSetCount.__table__)
+SET_POINTS = cast(Table, ConfigSetMetricPoint.__table__)
