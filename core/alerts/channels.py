@@ -136,8 +136,8 @@ def _failure(result: Any) -> str:
     messages = [
         entry.message
         for service in getattr(result, "results", ())
-        for entry in service.logs
-        if getattr(entry, "level", 0) >= 30  # logging.WARNING
+        for entry in service.logs()
+        if str(getattr(entry, "level", "")).upper() in {"WARNING", "ERROR", "CRITICAL"}
     ]
     return f"{status}: {messages[-1]}" if messages else str(status)
 
