@@ -40,6 +40,8 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", "import-jobs/(?P<JobId>[^/]+)", "GetImportJob"),
         ("GET", "account", "GetAccount"),
         ("PUT", "account/suppression", "PutAccountSuppressionAttributes"),
+        # botocore 1.44 lists with POST list-configuration-sets; older ones with GET.
+        ("POST", "list-configuration-sets", "ListConfigurationSets"),
         ("GET", "configuration-sets", "ListConfigurationSets"),
         ("POST", "configuration-sets", "CreateConfigurationSet"),
         ("GET", "configuration-sets/(?P<ConfigurationSetName>[^/]+)", "GetConfigurationSet"),
@@ -60,7 +62,7 @@ THROTTLED_OPERATIONS = frozenset(
 )
 _OURS = re.compile(
     r"^/v2/email/(suppression/addresses|import-jobs|account/?$|account/suppression"
-    r"|configuration-sets)"
+    r"|configuration-sets|list-configuration-sets)"
 )
 
 
