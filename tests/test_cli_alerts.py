@@ -73,9 +73,8 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(
 
 
 def test_resume_needs_the_admin_role(
-    sqlite_engine: Engine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    sqlite_engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("BOUNCEDESK_AWS_REGION", "us-east-1")
     url = _url(sqlite_engine)
     code = main(["alerts", "resume", "bulk", "--reason", "clean", "--database-url", url])
     assert code == 1

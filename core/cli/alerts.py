@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.access import cli_actor
+from core.access import Action, cli_actor, require
 from core.alerts.channels import Notifier
 from core.alerts.checker import AlertChecker, CheckSummary
 from core.alerts.guard import resume_sending
@@ -108,6 +108,8 @@ def handle_snooze(args: argparse.Namespace, settings: Settings) -> int:
 
 def handle_resume(args: argparse.Namespace, settings: Settings) -> int:
     with ses_context(settings) as ctx:
+        # Refuse a non-admin before looking for AWS credentials (resume_sending checks again).
+        require(ctx.actor, Action.RESUME_SENDING)
         resume_sending(ctx.engine, ctx.gateway(), ctx.actor, args.configuration_set, args.reason)
     print(f"sending resumed for configuration set {printable(args.configuration_set)}")
     return 0
