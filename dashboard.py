@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.access import Actor
 from core.errors import BounceDeskError
-from ui import identity, resources
+from ui import alert_banner, identity, resources
 
 st.set_page_config(
     page_title="Bounce Desk",
@@ -60,6 +60,12 @@ PAGES = [
         url_path="user_directory",
     ),
     st.Page(
+        "pages/alerts.py",
+        title="Alerts",
+        icon=":material/notifications:",
+        url_path="alerts",
+    ),
+    st.Page(
         "pages/audit_log.py",
         title="Audit log",
         icon=":material/policy:",
@@ -104,4 +110,8 @@ except BounceDeskError as exc:
 # Nobody reads anything before this: sign-in, role, or local mode on a loopback address.
 actor = identity.resolve()
 sidebar(actor)
+try:
+    alert_banner.show()
+except BounceDeskError as exc:
+    st.warning(f"Could not read the open alerts: {exc}", icon=":material/warning:")
 page.run()

@@ -57,8 +57,20 @@ def account_card(health: object) -> None:
         st.caption(f"Checked {timestamp(getattr(health, 'account_checked_at', None))}")
 
 
+ACCOUNT = "The whole account"
+with feedback.reported("load the configuration sets"):
+    streams = queries.configuration_sets(resources.database_key())
+picked = st.selectbox(
+    "Account or configuration set",
+    [ACCOUNT, *streams],
+    key="overview_stream",
+    help="A configuration set's rates come from its own events and, where SES publishes "
+    "them, its Reputation figures. The thresholds stay the account's: SES enforces per account.",
+)
+stream = None if picked in (None, ACCOUNT) else picked
+
 with feedback.reported("load the account health"):
-    health = queries.account_health(resources.database_key())
+    health = queries.account_health(resources.database_key(), stream)
     first, second, third = st.columns(3)
     with first:
         rate_card(
@@ -110,7 +122,7 @@ start, end = (chosen[0], chosen[-1]) if isinstance(chosen, tuple) and chosen els
 
 st.subheader("Bounce rate")
 with feedback.reported("load the bounce-rate trend"):
-    trend = queries.rate_trend(resources.database_key(), start, end, "bounce")
+    trend = queries.rate_trend(resources.database_key(), start, end, "bounce", stream)
     if trend.empty or trend[["daily_rate", "official_rate"]].isna().all().all():
         feedback.empty_state("No sends or official figures in this range.")
     st.plotly_chart(
@@ -120,7 +132,7 @@ with feedback.reported("load the bounce-rate trend"):
 
 st.subheader("Complaint rate")
 with feedback.reported("load the complaint-rate trend"):
-    trend = queries.rate_trend(resources.database_key(), start, end, "complaint")
+    trend = queries.rate_trend(resources.database_key(), start, end, "complaint", stream)
     st.plotly_chart(
         charts.rate_chart(
             trend, review=COMPLAINT_REVIEW, pause=COMPLAINT_PAUSE, what="Complaint rate"
