@@ -57,8 +57,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 THROTTLED_OPERATIONS = frozenset(
     op
     for _, _, op in ROUTES
-    if op not in ("GetAccount", "PutAccountSuppressionAttributes")
-    and "ConfigurationSet" not in op
+    if op not in ("GetAccount", "PutAccountSuppressionAttributes") and "ConfigurationSet" not in op
 )
 _OURS = re.compile(
     r"^/v2/email/(suppression/addresses|import-jobs|account/?$|account/suppression"
@@ -262,7 +261,9 @@ class Sesv2App:
             raise bad_request("ConfigurationSetName is required")
         with self.state.locked() as state:
             if name in state.configuration_sets:
-                raise ApiError("AlreadyExistsException", f"Configuration set <{name}> already exists.")
+                raise ApiError(
+                    "AlreadyExistsException", f"Configuration set <{name}> already exists."
+                )
             enabled = (body.get("SendingOptions") or {}).get("SendingEnabled", True)
             state.create_configuration_set(name, bool(enabled))
         return {}

@@ -109,9 +109,7 @@ def test_a_dry_run_changes_nothing_but_says_it_would_pause(
     assert entry.actor == "guard"
 
 
-def test_resuming_needs_an_admin_and_a_reason_and_is_audited(
-    db: Engine, ses: SesGateway
-) -> None:
+def test_resuming_needs_an_admin_and_a_reason_and_is_audited(db: Engine, ses: SesGateway) -> None:
     _both_bad(db)
     _checker(db, ses, guard_dry_run=False).check(NOON)
     with pytest.raises(PermissionDenied):
@@ -128,9 +126,7 @@ def test_resuming_needs_an_admin_and_a_reason_and_is_audited(
     assert [e.kind for e in alert_events(db, alert.id)] == ["opened", "resumed", "resolved"]
 
 
-def test_after_a_resume_the_guard_waits_out_the_grace_period(
-    db: Engine, ses: SesGateway
-) -> None:
+def test_after_a_resume_the_guard_waits_out_the_grace_period(db: Engine, ses: SesGateway) -> None:
     _both_bad(db)
     check = _checker(db, ses, guard_dry_run=False, guard_resume_grace_hours=24)
     check.check(NOON)

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from datetime import date
-from pathlib import Path
 from typing import Any
 
+import streamlit as st
 from pagekit import ROOT, TIMEOUT, assert_clean, run_page, table_with
 from sqlalchemy import Engine
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from core.alerts.checker import AlertChecker
 from core.alerts.lifecycle import AlertFilter, list_alerts
 from core.audit import AuditFilter, list_audit
 from core.settings import load_settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from alerts_kit import send  # noqa: E402
-
-from core.alerts.checker import AlertChecker  # noqa: E402
+from tests.alerts_kit import send
 
 
 def _alerting(db: Engine, stream: str | None = "bulk") -> None:
@@ -47,9 +42,7 @@ def test_the_page_lists_open_alerts_and_acknowledges_one_audited(db: Engine) -> 
     assert '"note": "cleaning the list"' in (entry.parameters or "")
 
 
-def test_a_viewer_sees_the_alerts_but_cannot_acknowledge(
-    db: Engine, monkeypatch: Any
-) -> None:
+def test_a_viewer_sees_the_alerts_but_cannot_acknowledge(db: Engine, monkeypatch: Any) -> None:
     monkeypatch.setenv("BOUNCEDESK_LOCAL_ROLE", "viewer")
     _alerting(db)
     at = run_page("alerts")
