@@ -38,6 +38,7 @@ MATRIX = {
         Action.INGEST,
         Action.IMPORT_DIRECTORY,
         Action.REMOVE_CONFIRMED,
+        Action.ACKNOWLEDGE_ALERTS,
     },
     Role.ADMIN: set(Action),
 }

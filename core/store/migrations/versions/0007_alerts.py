@@ -79,7 +79,7 @@ def upgrade() -> None:
     op.create_table(
         "alert_events",
         sa.Column("id", Id, autoincrement=True, nullable=False),
-        sa.Column("alert_id", sa.BigInteger(), nullable=False),
+        sa.Column("alert_id", Id, nullable=False),
         sa.Column("at", UtcDateTime, nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("actor", sa.String(320), nullable=True),
@@ -149,7 +149,6 @@ def _backfill_config_set_counts() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_alert_events_alert_id"), table_name="alert_events")
     op.drop_table("alert_events")
     for name in ("opened_at", "status", "rule"):
         op.drop_index(op.f(f"ix_alerts_{name}"), table_name="alerts")
