@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     alert_complaint_warning: float = Field(default=0.0005, ge=0, le=1)
     alert_complaint_review: float = Field(default=0.001, ge=0, le=1)
     alert_complaint_pause: float = Field(default=0.005, ge=0, le=1)
+    # Our own figure is judged only over at least this many Send events in 7 days: a stream
+    # that publishes few (or sampled) Send events has no meaningful rate of its own.
+    alert_min_sends: int = Field(default=100, ge=1)
     # Alert when, at the last 3 days' pace, the rolling bounce rate reaches review within
     # this many days (0: off).
     alert_projection_days: int = Field(default=3, ge=0, le=60)

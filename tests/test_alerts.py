@@ -279,3 +279,15 @@ def test_history_filters_by_status_rule_and_day(engine: Engine) -> None:
     assert list_alerts(engine, AlertFilter(status=None, start=day)) == []
     with pytest.raises(InvalidInput):
         list_alerts(engine, AlertFilter(status="closed"))
+
+
+def test_a_stream_with_too_few_send_events_is_not_judged_on_its_own_figure(
+    engine: Engine,
+) -> None:
+    # 50 Send events (a sample, say) and 10 bounces: 20 % means nothing at that volume.
+    send(engine, 50, 10, stream="sampled")
+    send(engine, 900, 0, stream="bulk")
+    checker(engine, alert_min_sends=100).check(NOON)
+    assert not [s for _, s in _open(engine) if s == "configuration_set:sampled"]
+    checker(engine, alert_min_sends=50).check(NOON)
+    assert ("bounce_rate_warning", "configuration_set:sampled") in _open(engine)

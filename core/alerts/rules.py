@@ -82,6 +82,7 @@ class Rules:
     silence_hours: int
     jobs: bool
     suppressed_per_day: int
+    min_sends: int = 100
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -106,6 +107,7 @@ class Rules:
             silence_hours=settings.alert_silence_hours,
             jobs=settings.alert_jobs,
             suppressed_per_day=settings.alert_suppressed_per_day,
+            min_sends=settings.alert_min_sends,
         )
 
 
@@ -162,7 +164,7 @@ def rate_findings(rules: Rules, rates: Sequence[StreamRate]) -> list[Finding]:
     """One finding per level a rate has reached (5 % is already "review")."""
     findings = []
     for rate in rates:
-        if rate.value is None:
+        if rate.value is None or (rate.source == "own" and rate.sends_7d < rules.min_sends):
             continue
         levels = rules.bounce if rate.kind == "bounce" else rules.complaint
         for level, threshold in levels.crossed():
