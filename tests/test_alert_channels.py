@@ -47,7 +47,12 @@ def test_an_alert_reaches_a_json_receiver_with_the_numbers_and_the_link(db: Engi
     assert bulk["type"] == "warning"
     assert "3 counting bounces out of 100 sends" in bulk["message"]
     assert "Top bouncing domains (7 days): example.com (3 hard, 0 soft)" in bulk["message"]
-    assert "Bounce rate, rolling 7 days (account):" in bulk["message"]
+    assert (
+        "Bounce rate, rolling 7 days (configuration set bulk): – → – → – → – → – → – → 3.00%"
+        in (bulk["message"])
+    )
+    [account] = [b for t, b in bodies.items() if "for the account" in t]
+    assert "Bounce rate, rolling 7 days (account):" in account["message"]
     assert "https://desk.example/alerts" in bulk["message"]
 
 

@@ -182,7 +182,11 @@ class AlertChecker:
         due = [t for t in transitions if t.notify]
         if not due or self.notifier is None or not self.notifier.channels:
             return []
-        context = read_context(self.engine, now.date())
+        prefix = r.set_scope("")
+        sets = sorted(
+            {t.alert.scope[len(prefix) :] for t in due if t.alert.scope.startswith(prefix)}
+        )
+        context = read_context(self.engine, now.date(), sets)
         deliveries = []
         for transition in due:
             outcomes = self.notifier.send(compose(transition, context, self.dashboard_url))
