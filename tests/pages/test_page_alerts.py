@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core.alerts.checker import AlertChecker
 from core.alerts.lifecycle import AlertFilter, list_alerts
 from core.audit import AuditFilter, list_audit
+from core.ses.gateway import SesGateway
 from core.settings import load_settings
 from tests.alerts_kit import send
 
@@ -83,3 +84,25 @@ def test_the_overview_shows_one_configuration_set_on_request(db: Engine) -> None
     assert at.metric[0].value == "2.00 %"
     at.selectbox(key="overview_stream").select("bulk").run()
     assert at.metric[0].value == "3.00 %"
+
+
+def test_an_admin_resumes_the_stream_the_guard_paused_with_a_reason(
+    aws: Any, db: Engine, monkeypatch: Any
+) -> None:
+    # (An operator's button is disabled with the refusal: the role matrix test covers it.)
+    aws.state.create_configuration_set("bulk")
+    send(db, 100, 6, stream="bulk", day=date.today())
+    settings = load_settings(alert_silence_hours=0, alert_dead_letters=0, alert_ses_status=False,
+                             guard_configuration_sets=["bulk"], guard_dry_run=False)  # fmt: skip
+    gateway = SesGateway(aws.client("sesv2"), request_rate=1000)
+    AlertChecker.from_settings(settings, db, gateway, None).check()
+    assert aws.state.configuration_sets == {"bulk": False}
+    monkeypatch.setenv("BOUNCEDESK_LOCAL_ROLE", "admin")
+    at = run_page("alerts")
+    assert at.button(key="alerts_resume").disabled  # not without a reason
+    at.text_input(key="alerts_resume_reason").input("bad import removed").run()
+    at.button(key="alerts_resume").click().run()
+    assert_clean(at)
+    assert aws.state.configuration_sets == {"bulk": True}
+    [entry] = list_audit(db, AuditFilter(action="alerts.guard_resume")).rows
+    assert '"reason": "bad import removed"' in (entry.parameters or "")
