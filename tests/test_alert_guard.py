@@ -150,3 +150,12 @@ def test_sending_disabled_for_a_set_opens_an_alert(
     _checker(db, ses, alert_ses_status=True).check(NOON)
     scopes = {a.scope for a in list_alerts(db, AlertFilter(rule="ses_sending_disabled"))}
     assert scopes == {"configuration_set:transactional"}
+
+
+def test_the_guard_never_pauses_on_a_handful_of_send_events(
+    db: Engine, ses: SesGateway, emulator: EmulatorHandle
+) -> None:
+    send(db, 20, 5, stream="bulk")  # 25 %, but out of 20 sends
+    summary = _checker(db, ses, guard_dry_run=False, alert_min_sends=100).check(NOON)
+    assert [s.outcome for s in summary.guard] == ["too_few_sends"]
+    assert emulator.state.configuration_sets["bulk"] is True

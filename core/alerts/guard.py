@@ -38,7 +38,8 @@ class GuardStep:
     configuration_set: str
     rate: float | None
     source: str
-    outcome: str  # below | paused | would_pause | already_paused | resumed_recently | failed
+    # below | too_few_sends | paused | would_pause | already_paused | resumed_recently | failed
+    outcome: str
     detail: str = ""
 
 
@@ -54,6 +55,7 @@ class Guard:
         pause_at: float,
         dry_run: bool = True,
         grace: timedelta = timedelta(hours=24),
+        min_sends: int = 100,
     ) -> None:
         self.engine = engine
         self.gateway = gateway
@@ -61,6 +63,7 @@ class Guard:
         self.pause_at = pause_at
         self.dry_run = dry_run
         self.grace = grace
+        self.min_sends = min_sends
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine, gateway: SesGateway | None) -> Guard:
@@ -71,6 +74,7 @@ class Guard:
             pause_at=settings.guard_pause_at,
             dry_run=settings.guard_dry_run,
             grace=timedelta(hours=settings.guard_resume_grace_hours),
+            min_sends=settings.alert_min_sends,
         )
 
     def check(
@@ -85,6 +89,10 @@ class Guard:
             source = rate.source if rate else "none"
             if value is None or value < self.pause_at:
                 steps.append(GuardStep(name, value, source, "below"))
+                continue
+            if rate is not None and source == "own" and rate.sends_7d < self.min_sends:
+                # Never pause a stream on a figure from a handful of Send events.
+                steps.append(GuardStep(name, value, source, "too_few_sends"))
                 continue
             step, finding = self._act(name, value, source, now)
             steps.append(step)
