@@ -64,7 +64,9 @@ def job(
     return JobSpec(name, f"the {name} test job", interval_setting, changes, run)
 
 
-def runner_with(engine: Engine, *jobs: JobSpec, clock: Clock | None = None, **knobs: Any) -> JobRunner:
+def runner_with(
+    engine: Engine, *jobs: JobSpec, clock: Clock | None = None, **knobs: Any
+) -> JobRunner:
     return JobRunner(settings_for(engine, **knobs), engine, jobs=jobs, clock=clock or Clock())
 
 

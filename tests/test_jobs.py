@@ -149,7 +149,12 @@ def test_a_job_turned_off_is_never_due_nor_stale(engine: Engine) -> None:
     runner.run("off", actor=OPS)
     clock.advance(days=3)
     [status] = runner.statuses()
-    assert (status.interval, status.next_due, status.due, status.stale) == (None, None, False, False)
+    assert (status.interval, status.next_due, status.due, status.stale) == (
+        None,
+        None,
+        False,
+        False,
+    )
 
 
 def test_a_job_is_stale_when_it_has_not_succeeded_for_twice_its_interval(engine: Engine) -> None:
