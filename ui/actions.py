@@ -17,6 +17,8 @@ from core.ingest.dead_letters import RetryOutcome
 from core.ingest.intake import ingest_upload, poll_queue
 from core.ingest.pipeline import Ingester, IngestSummary
 from core.ingest.sqs import PollReport
+from core.jobs import runner as jobs
+from core.jobs.runner import JobRunner, RunResult
 from core.recipients import confirmations, directory
 from core.recipients.confirmations import ConfirmResult
 from core.recipients.directory import DirectoryImportReport
@@ -160,3 +162,17 @@ def snooze_alert(actor: Actor, alert_id: int, duration: str) -> AlertRecord:
 def resume_sending(actor: Actor, configuration_set: str, reason: str) -> None:
     """An admin turns sending back on for a configuration set, with a reason (audited)."""
     guard.resume_sending(resources.engine(), resources.gateway(), actor, configuration_set, reason)
+
+
+# --- Jobs ----------------------------------------------------------------------------------
+
+
+def run_job_now(actor: Actor, name: str) -> RunResult:
+    """Run one job now (admins), with this server's settings, store and AWS clients."""
+    runner = JobRunner.from_settings(
+        resources.settings(),
+        resources.engine(),
+        gateway=resources.gateway,
+        sqs=resources.sqs_client,
+    )
+    return jobs.run_now(runner, name, actor)
