@@ -49,9 +49,8 @@ def test_the_job_opens_the_alert_and_the_guard_pauses_only_the_protected_set(
 ) -> None:
     send(engine, 100, 6, stream="bulk", day=date.today())
     clock = Clock()
-    result = runner(
-        engine, aws, clock, guard_configuration_sets=["bulk"], guard_dry_run=False
-    ).run("alerts-check", actor=OPS)
+    jobs = runner(engine, aws, clock, guard_configuration_sets=["bulk"], guard_dry_run=False)
+    result = jobs.run("alerts-check", actor=OPS)
     assert result.outcome == JobOutcome.SUCCEEDED, result.error
     assert "opened" in (result.summary or "")
     opened = {(a.rule, a.scope) for a in list_alerts(engine, AlertFilter())}
