@@ -12,6 +12,7 @@ transaction, so a killed run still leaves its row (status `running`) beside its 
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -424,21 +425,34 @@ class Ingester:
         `failed`.
         """
         run = _Run(start_run(self.engine, self.entry_point, source, on_start))
-        iterator = iter(items)
         try:
-            while (chunk := self._digest_chunk(iterator, run.total)).marks:
+            for chunk in self._chunks(iter(items)):
                 self._commit_chunk(chunk, run)
-                del chunk  # before the next one is read: one chunk in memory at a time
+                del chunk  # before the one after the next is read: two in memory at most
         except Exception as exc:
             finish_run(self.engine, run, "failed", str(exc) or repr(exc), self.limits)
             raise
         finish_run(self.engine, run, "finished", None, self.limits)
         return run.total
 
-    def _digest_chunk(self, items: Iterator[Item], committed: IngestSummary) -> _Chunk:
+    def _chunks(self, items: Iterator[Item]) -> Iterator[_Chunk]:
+        """The input's chunks, each parsed in a worker thread while the one before it is
+        being written: the database works (and the driver waits, without the GIL) while
+        Python parses, instead of each waiting for the other. Only the worker reads `items`."""
+        kept = IngestSummary()  # the dead letters kept so far, for the per-file cap
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-parse") as worker:
+            chunk = worker.submit(self._digest_chunk, items, kept).result()
+            while chunk.marks:
+                following = worker.submit(self._digest_chunk, items, kept)
+                yield chunk
+                del chunk
+                chunk = following.result()
+
+    def _digest_chunk(self, items: Iterator[Item], kept: IngestSummary) -> _Chunk:
         """The next items up to `batch_size` of them or `limits.batch_bytes` of input, parsed
         as they are read: each leaves nothing of its own behind but its bytes and a mark.
-        Dead letters past the per-file cap are counted as `cut`, not kept."""
+        Dead letters past the per-file cap (counting `kept`, those of the chunks before)
+        are counted as `cut`, not kept; `kept` then counts this chunk's too."""
         chunk, limits = _Chunk(), self.limits
         digested, size = chunk.digested, 0
         while len(chunk.marks) < self.batch_size and size < limits.batch_bytes:
@@ -450,13 +464,14 @@ class Ingester:
             chunk.sources.append(item.source)
             size += len(item.raw)
             digest_into(digested, item, self.unwrapper)
-            excess = committed.dead_lettered + digested.summary.dead_lettered
+            excess = kept.dead_lettered + digested.summary.dead_lettered
             excess -= limits.max_dead_letters_per_file
             if excess > 0 and (item.problem is None or item.problem[0] != FILE_TOO_LARGE):
                 # Past the cap: counted, not stored (the file's cut is always kept).
                 del digested.batch.dead_letters[-excess:]
                 digested.summary.dead_lettered -= excess
                 digested.summary.cut += excess
+        kept.dead_lettered += digested.summary.dead_lettered
         return chunk
 
     def _commit_chunk(self, chunk: _Chunk, run: _Run) -> None:
