@@ -15,7 +15,6 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-
 from sqlalchemy import Connection, DateTime, Select, Table, case, column, func, select, text
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
