@@ -38,6 +38,7 @@ MATRIX = {
         Action.INGEST,
         Action.IMPORT_DIRECTORY,
         Action.REMOVE_CONFIRMED,
+        Action.RUN_RETENTION,
     },
     Role.ADMIN: set(Action),
 }

@@ -370,6 +370,7 @@ class Ingester:
         topic_arns: Collection[str] = (),
         entry_point_modes: Mapping[str, VerifyMode] | None = None,
         limits: IngestLimits | None = None,
+        counted_only: Collection[str] = (),
     ) -> None:
         self.engine = engine
         self.entry_point = entry_point
@@ -380,6 +381,8 @@ class Ingester:
         self.unwrapper = self.unwrapper_for(verify_mode)
         self.batch_size = batch_size
         self.limits = limits or IngestLimits()
+        # Kinds counted but not stored as raw facts (settings.retention_store_raw_sends).
+        self.counted_only = frozenset(counted_only)
 
     @classmethod
     def from_settings(
@@ -402,6 +405,7 @@ class Ingester:
             topic_arns=settings.sns_topic_arns,
             entry_point_modes=modes,
             limits=IngestLimits.from_settings(settings),
+            counted_only=settings.counted_only_kinds(),
         )
 
     def unwrapper_for(self, verify_mode: VerifyMode) -> Unwrapper:
@@ -517,7 +521,7 @@ class Ingester:
             summary.stored, summary.duplicates = written.stored, written.duplicates
             run.save(connection, summary)
 
-        _write_with_retry(self.engine, self._stamped(digested.batch), count)
+        _write_with_retry(self.engine, self._stamped(digested.batch), count, self.counted_only)
         run.total.add(summary)
         return summary
 
@@ -544,7 +548,8 @@ class Ingester:
         total = IngestSummary()
         for one in digested:
             total.add(one.summary)
-        written = _write_with_retry(self.engine, self._stamped(_combined(digested)))
+        batch = self._stamped(_combined(digested))
+        written = _write_with_retry(self.engine, batch, counted_only=self.counted_only)
         total.stored, total.duplicates = written.stored, written.duplicates
         return total
 
@@ -552,7 +557,8 @@ class Ingester:
         """Write in one transaction; each item's summary, a fact new to the store counted
         as stored once (a second copy in the same chunk is a duplicate)."""
         batch = self._stamped(_combined(digested))
-        unclaimed = set(_write_with_retry(self.engine, batch).new_keys)
+        written = _write_with_retry(self.engine, batch, counted_only=self.counted_only)
+        unclaimed = set(written.new_keys)
         summaries = []
         for one in digested:
             summary = replace(one.summary)
@@ -656,21 +662,27 @@ def _is_transient(exc: BaseException) -> bool:
     reraise=True,
 )
 def _write_once(
-    engine: Engine, batch: Batch, after: Callable[[Connection, Written], None] | None
+    engine: Engine,
+    batch: Batch,
+    after: Callable[[Connection, Written], None] | None,
+    counted_only: frozenset[str],
 ) -> Written:
     with engine.begin() as connection:
-        written = write_batch(connection, batch, utcnow())
+        written = write_batch(connection, batch, utcnow(), counted_only)
         if after:
             after(connection, written)
         return written
 
 
 def _write_with_retry(
-    engine: Engine, batch: Batch, after: Callable[[Connection, Written], None] | None = None
+    engine: Engine,
+    batch: Batch,
+    after: Callable[[Connection, Written], None] | None = None,
+    counted_only: frozenset[str] = frozenset(),
 ) -> Written:
     """Write a batch (and whatever `after` writes in the same transaction)."""
     try:
-        return _write_once(engine, batch, after)
+        return _write_once(engine, batch, after, counted_only)
     except DBAPIError as exc:
         raise StoreUnavailable(describe_database_error(exc)) from exc
 
