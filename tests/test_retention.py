@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, select
 
 from core.access import Role
 from core.audit import AuditFilter, list_audit, parameters_of
+from core.cli.main import main
 from core.errors import PermissionDenied, SettingsError
 from core.ingest.pipeline import Ingester, Item
 from core.retention.purge import Retention
@@ -216,3 +217,21 @@ def test_the_service_built_from_settings_uses_their_days_and_a_viewer_may_not_ru
     viewer = person("support", Role.VIEWER)
     with pytest.raises(PermissionDenied):
         Retention.from_settings(settings, sqlite_engine, actor=viewer).run(NOW)
+
+
+def test_the_cli_runs_retention_and_says_what_it_deleted(
+    sqlite_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(sqlite_engine, notifications())  # from 2024: every send, delivery and open is due
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+
+    stopped = main(["retention", "run", "--database-url", url, "--max-batches", "1"])
+    first = capsys.readouterr().out
+    finished = main(["retention", "run", "--database-url", url])
+    rest = capsys.readouterr().out
+
+    assert (stopped, finished) == (0, 0)
+    assert "delivery: 4 facts" in first and "stopped at --max-batches" in first
+    assert "open: 4 facts" in rest and "send: 4 facts" in rest
+    assert "8 rows deleted in 2 batches, done" in rest
+    assert sorted({kind for kind, _ in kinds_stored(sqlite_engine)}) == ["bounce", "complaint"]
