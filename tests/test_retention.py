@@ -14,6 +14,10 @@ from core.audit import AuditFilter, list_audit, parameters_of
 from core.cli.main import main
 from core.errors import PermissionDenied, SettingsError
 from core.ingest.pipeline import Ingester, Item
+from core.recipients.bounced import BouncedFilter, address_detail, list_bounced
+from core.recipients.mailing import excluded_addresses, mailing_status
+from core.reports.ingestion import ingestion_counts, store_counts
+from core.reports.overview import bounces_by_type, rate_trend, top_domains
 from core.retention.purge import Retention
 from core.settings import load_settings
 from core.store.tables import FACTS
@@ -235,3 +239,31 @@ def test_the_cli_runs_retention_and_says_what_it_deleted(
     assert "open: 4 facts" in rest and "send: 4 facts" in rest
     assert "8 rows deleted in 2 batches, done" in rest
     assert sorted({kind for kind, _ in kinds_stored(sqlite_engine)}) == ["bounce", "complaint"]
+
+
+def test_every_page_figure_is_the_same_after_the_raw_facts_are_gone(engine: Engine) -> None:
+    ingest(engine, notifications())
+    settings = load_settings()
+    start, end = (NOW - timedelta(days=90)).date(), NOW.date()
+    now = NOW.replace(tzinfo=None)
+
+    def figures() -> dict[str, Any]:
+        detail = address_detail(engine, "jane@example.com")
+        assert detail is not None
+        counts = store_counts(engine)
+        return {
+            "bounced": list_bounced(engine, BouncedFilter(), page_size=100),
+            "trend": rate_trend(engine, start, end),
+            "complaints": rate_trend(engine, start, end, "complaint"),
+            "types": bounces_by_type(engine, start, end),
+            "domains": top_domains(engine, start, end),
+            "ingestion": ingestion_counts(engine, start, end),
+            "store": (counts.total_facts, counts.by_kind, counts.by_classification),
+            "summary": detail.summary,
+            "status": mailing_status(engine, "jane@example.com", settings, now=now),
+            "excluded": list(excluded_addresses(engine, settings, now=now)),
+        }
+
+    before = figures()
+    assert Retention(engine, DAYS, actor=OPS).run(NOW).deleted == 6
+    assert figures() == before
