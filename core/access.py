@@ -79,6 +79,7 @@ class Action(StrEnum):
     REMOVE_REBOUNCED = "remove_rebounced"
     CHANGE_SETTINGS = "change_settings"
     RUN_RETENTION = "run_retention"  # delete raw facts past their age (core/retention)
+    RUN_JOBS = "run_jobs"  # run a job now from the dashboard
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -94,6 +95,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.REMOVE_REBOUNCED: Role.ADMIN,
     Action.CHANGE_SETTINGS: Role.ADMIN,
     Action.RUN_RETENTION: Role.OPERATOR,
+    Action.RUN_JOBS: Role.ADMIN,
 }
 
 # The subject of the sentence a refusal says ("... needs the admin role").
@@ -110,6 +112,7 @@ _WHAT: dict[Action, str] = {
     Action.REMOVE_REBOUNCED: "Removing an address that hard-bounced again after an earlier removal",
     Action.CHANGE_SETTINGS: "Changing settings and policy",
     Action.RUN_RETENTION: "Deleting raw facts past their retention age",
+    Action.RUN_JOBS: "Running a job now",
 }
 
 

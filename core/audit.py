@@ -52,6 +52,7 @@ ACTIONS = (
     "export.suppression_mirror",
     "export.audit",
     "retention.delete",
+    "jobs.run",
 )
 
 

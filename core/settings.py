@@ -150,6 +150,8 @@ class Settings(BaseSettings):
     retention_store_raw_sends: bool = True
     # Rows deleted per transaction: each batch holds its locks only for its own delete.
     retention_batch_size: int = Field(default=5_000, ge=1, le=100_000)
+    # How often the retention job runs, in minutes (0: never; `bouncedesk retention run`).
+    job_retention_minutes: int = Field(default=1440, ge=0)
 
     @field_validator("retention_bounce_days")
     @classmethod
@@ -179,6 +181,22 @@ class Settings(BaseSettings):
     def counted_only_kinds(self) -> frozenset[str]:
         """Kinds stored as counts and keys only, never as raw facts."""
         return frozenset() if self.retention_store_raw_sends else COUNTED_ONLY_KINDS
+
+    # --- Jobs (core/jobs): how often each job is due, in minutes; 0 turns a job off ---------
+    # `jobs run-due`, the Lambda jobs function and the dashboard read these. sqs-poll is off
+    # by default: a deployment with the ingest Lambda must not also poll its queue.
+    job_suppression_sync_minutes: int = Field(default=60, ge=0)
+    # suppression-sync is incremental, except when the last full sync is older than this
+    # (an incremental sync cannot see removals).
+    job_full_sync_hours: int = Field(default=24, ge=1)
+    job_metrics_pull_minutes: int = Field(default=60, ge=0)
+    job_account_snapshot_minutes: int = Field(default=60, ge=0)
+    job_import_job_poll_minutes: int = Field(default=10, ge=0)
+    job_sqs_poll_minutes: int = Field(default=0, ge=0)
+    # Messages one sqs-poll run takes at most, so a run stays bounded however full the queue.
+    job_sqs_poll_max_messages: int = Field(default=500, ge=1, le=100_000)
+    # Whom the audit log names for scheduled runs (`jobs run-due`, the Lambda jobs function).
+    jobs_actor: str = Field(default="bouncedesk-jobs", min_length=1)
 
     @field_validator("database_url")
     @classmethod

@@ -14,12 +14,14 @@ from core.audit import AuditFilter, list_audit, parameters_of
 from core.cli.main import main
 from core.errors import PermissionDenied, SettingsError
 from core.ingest.pipeline import Ingester, Item
+from core.jobs.runner import JobRunner
 from core.recipients.bounced import BouncedFilter, address_detail, list_bounced
 from core.recipients.mailing import excluded_addresses, mailing_status
 from core.reports.ingestion import ingestion_counts, store_counts
 from core.reports.overview import bounces_by_type, rate_trend, top_domains
 from core.retention.purge import Retention
 from core.settings import load_settings
+from core.store.models import JobOutcome
 from core.store.tables import FACTS
 from tests.factories import person
 from tests.ingest_factories import (
@@ -31,6 +33,8 @@ from tests.ingest_factories import (
     rows,
     sns_envelope,
 )
+from tests.jobs_kit import runs as job_runs
+from tests.jobs_kit import settings_for
 
 NOW = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=45)  # past the default 30 days
@@ -267,3 +271,15 @@ def test_every_page_figure_is_the_same_after_the_raw_facts_are_gone(engine: Engi
     before = figures()
     assert Retention(engine, DAYS, actor=OPS).run(NOW).deleted == 6
     assert figures() == before
+
+
+def test_the_retention_job_is_registered_and_deletes_what_is_due(engine: Engine) -> None:
+    ingest(engine, notifications())  # from 2024: every send, delivery and open is due now
+
+    result = JobRunner(settings_for(engine), engine).run("retention", actor=OPS)
+
+    assert result.outcome == JobOutcome.SUCCEEDED
+    assert sorted({kind for kind, _ in kinds_stored(engine)}) == ["bounce", "complaint"]
+    [run] = job_runs(engine, "retention")
+    assert run.summary == "12 rows deleted in 3 batches (delivery 4, open 4, send 4)"
+    assert sum(e["rows"] for e in retention_entries(engine)) == 12

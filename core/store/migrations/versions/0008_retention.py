@@ -1,7 +1,7 @@
 """retention: the keys of facts stored as counts only
 
 Revision ID: 0008_retention
-Revises: 0004_ingest_limits
+Revises: 0005_job_runs
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision: str = "0008_retention"
-down_revision: str | Sequence[str] | None = "0004_ingest_limits"
+down_revision: str | Sequence[str] | None = "0005_job_runs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
