@@ -90,8 +90,8 @@ def test_messages_are_deleted_only_after_their_facts_are_committed(
     log: list[str] = []
     real_write = ingest_module._write_with_retry
 
-    def write(engine: Engine, batch: Any) -> Any:
-        written = real_write(engine, batch)  # returns once the transaction is committed
+    def write(engine: Engine, batch: Any, *rest: Any, **knobs: Any) -> Any:
+        written = real_write(engine, batch, *rest, **knobs)  # returns once committed
         log.append(f"commit {count(sqlite_engine, 'facts')} facts")
         return written
 
