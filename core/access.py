@@ -81,6 +81,7 @@ class Action(StrEnum):
     # Alerts (issue 11)
     ACKNOWLEDGE_ALERTS = "acknowledge_alerts"  # acknowledge or snooze an alert
     RESUME_SENDING = "resume_sending"  # resume a configuration set the guard paused
+    RUN_RETENTION = "run_retention"  # delete raw facts past their age (core/retention)
     RUN_JOBS = "run_jobs"  # run a job now from the dashboard
 
 
@@ -98,6 +99,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.CHANGE_SETTINGS: Role.ADMIN,
     Action.ACKNOWLEDGE_ALERTS: Role.OPERATOR,
     Action.RESUME_SENDING: Role.ADMIN,
+    Action.RUN_RETENTION: Role.OPERATOR,
     Action.RUN_JOBS: Role.ADMIN,
 }
 
@@ -116,6 +118,7 @@ _WHAT: dict[Action, str] = {
     Action.CHANGE_SETTINGS: "Changing settings and policy",
     Action.ACKNOWLEDGE_ALERTS: "Acknowledging or snoozing an alert",
     Action.RESUME_SENDING: "Resuming sending for a configuration set the guard paused",
+    Action.RUN_RETENTION: "Deleting raw facts past their retention age",
     Action.RUN_JOBS: "Running a job now",
 }
 

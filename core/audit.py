@@ -56,6 +56,7 @@ ACTIONS = (
     "alerts.guard_pause",
     "alerts.guard_would_pause",
     "alerts.guard_resume",
+    "retention.delete",
     "jobs.run",
 )
 

@@ -42,6 +42,11 @@ MAX_INGEST_ITEM_BYTES = 4 << 20
 DEFAULT_INGEST_MAX_FILE_BYTES = 1 << 30
 DEFAULT_INGEST_MAX_DEAD_LETTERS_PER_FILE = 10_000
 
+# Retention: days the raw facts of sends, deliveries, delays, opens and clicks are kept by
+# default, and the kinds `retention_store_raw_sends = false` stores as counts only.
+DEFAULT_RETENTION_DAYS = 30
+COUNTED_ONLY_KINDS = frozenset({"send", "delivery"})
+
 VerifyMode = Literal["off", "when_present", "required"]
 # arn:PARTITION:sns:REGION:ACCOUNT:TOPIC (a FIFO topic's name ends in .fifo).
 _TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
@@ -176,6 +181,56 @@ class Settings(BaseSettings):
     guard_resume_grace_hours: float = Field(default=24, ge=0)
     # How often the alerts-check job is due, in minutes (0 turns it off).
     job_alerts_check_minutes: int = Field(default=5, ge=0)
+    # --- Retention (core/retention): how long raw facts are kept -------------------------
+    # Days each kind's raw facts are kept (None: forever), counted from when they occurred.
+    # Their daily counts and the per-address summaries are kept forever whatever these say.
+    # Bounces and complaints are the evidence behind exclusions and removals: kept by
+    # default, and never for less than soft_bounce_window_days (the soft-bounce rule reads
+    # them). Other kinds (reject, rendering failure, subscription) are always kept.
+    retention_bounce_days: int | None = Field(default=None, ge=1)
+    retention_complaint_days: int | None = Field(default=None, ge=1)
+    retention_send_days: int | None = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    retention_delivery_days: int | None = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    retention_delivery_delay_days: int | None = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    retention_open_days: int | None = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    retention_click_days: int | None = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    # Off: send and delivery notifications are counted at ingest (daily counts, summaries)
+    # and no raw fact of theirs is stored; only their idempotency keys, for as long as
+    # retention_send_days / retention_delivery_days say, so a redelivery is not counted twice.
+    retention_store_raw_sends: bool = True
+    # Rows deleted per transaction: each batch holds its locks only for its own delete.
+    retention_batch_size: int = Field(default=5_000, ge=1, le=100_000)
+    # How often the retention job runs, in minutes (0: never; `bouncedesk retention run`).
+    job_retention_minutes: int = Field(default=1440, ge=0)
+
+    @field_validator("retention_bounce_days")
+    @classmethod
+    def _bounces_outlive_the_soft_bounce_window(
+        cls, value: int | None, info: ValidationInfo
+    ) -> int | None:
+        window = info.data.get("soft_bounce_window_days")
+        if value is not None and window is not None and value < window:
+            raise ValueError(
+                f"bounces must be kept at least soft_bounce_window_days ({window}): the"
+                " soft-bounce rule counts the bounces of that window"
+            )
+        return value
+
+    def retention_days(self) -> dict[str, int | None]:
+        """Days to keep the raw facts of each kind retention applies to (None: forever)."""
+        return {
+            "bounce": self.retention_bounce_days,
+            "complaint": self.retention_complaint_days,
+            "send": self.retention_send_days,
+            "delivery": self.retention_delivery_days,
+            "delivery_delay": self.retention_delivery_delay_days,
+            "open": self.retention_open_days,
+            "click": self.retention_click_days,
+        }
+
+    def counted_only_kinds(self) -> frozenset[str]:
+        """Kinds stored as counts and keys only, never as raw facts."""
+        return frozenset() if self.retention_store_raw_sends else COUNTED_ONLY_KINDS
 
     # --- Jobs (core/jobs): how often each job is due, in minutes; 0 turns a job off ---------
     # `jobs run-due`, the Lambda jobs function and the dashboard read these. sqs-poll is off

@@ -39,6 +39,7 @@ MATRIX = {
         Action.IMPORT_DIRECTORY,
         Action.REMOVE_CONFIRMED,
         Action.ACKNOWLEDGE_ALERTS,
+        Action.RUN_RETENTION,
     },
     Role.ADMIN: set(Action),
 }

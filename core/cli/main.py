@@ -16,13 +16,25 @@ from core.cli import (
     jobs,
     mailing,
     metrics,
+    retention,
     suppression,
 )
 from core.cli.common import Handler, report_error, shared_options
 from core.settings import load_settings
 
 # Each module adds its commands with `register(commands)`; the order is the help's order.
-COMMAND_GROUPS = (db, ingest, dead_letters, suppression, metrics, mailing, audit, jobs, alerts)
+COMMAND_GROUPS = (
+    db,
+    ingest,
+    dead_letters,
+    suppression,
+    metrics,
+    mailing,
+    audit,
+    jobs,
+    alerts,
+    retention,
+)
 
 
 def build_parser(prog: str = "bouncedesk") -> argparse.ArgumentParser:

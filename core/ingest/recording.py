@@ -17,7 +17,7 @@ from core.store.models import (
     DeadLetter,
     SnsConfirmation,
 )
-from core.store.tables import DAILY, DOMAINS, FACTS, SET_DAILY, SUMMARIES
+from core.store.tables import DAILY, DOMAINS, FACT_KEYS, FACTS, SET_DAILY, SUMMARIES
 from core.store.upsert import Merge, insert_ignoring_duplicates, newer_wins, upsert
 
 # A reason may quote the input; a long one adds nothing and would overflow a MySQL TEXT.
@@ -51,11 +51,25 @@ class Written:
     new_keys: frozenset[bytes] = frozenset()
 
 
-def write_batch(connection: Connection, batch: Batch, received_at: datetime) -> Written:
-    """Store a batch; return how many facts were new and how many were already there."""
+def write_batch(
+    connection: Connection,
+    batch: Batch,
+    received_at: datetime,
+    counted_only: frozenset[str] = frozenset(),
+) -> Written:
+    """Store a batch; return how many facts were new and how many were already there.
+
+    Facts of the kinds in `counted_only` are counted (summaries, daily counts) but not
+    stored: only their keys are, in fact_keys, so a redelivery is still a duplicate."""
     unique = {fact.dedup_key: fact for fact in batch.facts}
-    rows = [(*fact, received_at) for fact in sorted(unique.values(), key=_key)]
+    ordered = sorted(unique.values(), key=_key)
+    rows = [(*fact, received_at) for fact in ordered if fact.kind not in counted_only]
     new_keys = set(insert_ignoring_duplicates(connection, FACTS, rows, "dedup_key", FACT_COLUMNS))
+    if counted_only:
+        keys = [(f.dedup_key, f.kind, f.occurred_at) for f in ordered if f.kind in counted_only]
+        new_keys.update(
+            insert_ignoring_duplicates(connection, FACT_KEYS, keys, "dedup_key", KEY_COLUMNS)
+        )
     new_facts = [fact for fact in unique.values() if fact.dedup_key in new_keys]
     _update_summaries(connection, new_facts)
     _update_daily_counts(connection, new_facts)
@@ -83,6 +97,7 @@ def _key(fact: ParsedFact) -> bytes:
 
 # A fact's row is the fact itself and the time its batch was received.
 FACT_COLUMNS = (*ParsedFact._fields, "received_at")
+KEY_COLUMNS = ("dedup_key", "kind", "occurred_at")
 
 
 def _dead_letter_row(row: DeadLetterRow, received_at: datetime) -> dict[str, Any]:

@@ -52,6 +52,13 @@ JOBS: tuple[JobSpec, ...] = (
         changes=True,
         run=tasks.check_alerts,
     ),
+    JobSpec(
+        "retention",
+        "delete raw facts past their kind's age (the retention_* settings)",
+        "job_retention_minutes",
+        changes=True,
+        run=tasks.apply_retention,
+    ),
 )
 
 

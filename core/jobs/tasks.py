@@ -17,6 +17,7 @@ from core.ingest.intake import poll_queue
 from core.ingest.pipeline import Ingester
 from core.jobs.spec import JobContext, JobResult
 from core.jobs.status import JobStatus, job_statuses
+from core.retention.purge import Retention
 from core.ses import metrics
 from core.ses.gateway import SesGateway
 from core.store.models import JobOutcome
@@ -127,3 +128,17 @@ def job_problem(status: JobStatus) -> str | None:
     if status.last_outcome == JobOutcome.FAILED:
         return f"failing: {status.last_error or 'see its last run'}"
     return None
+
+
+def apply_retention(ctx: JobContext) -> JobResult:
+    """Until nothing is due: each batch is its own transaction, so a run that is stopped
+    leaves the rest to the next one."""
+    summary = Retention.from_settings(ctx.settings, ctx.engine, actor=ctx.actor).run(ctx.now)
+    kinds = ", ".join(
+        f"{kind} {summary.facts.get(kind, 0) + summary.keys.get(kind, 0)}"
+        for kind in summary.cutoffs
+        if summary.facts.get(kind, 0) + summary.keys.get(kind, 0)
+    )
+    return JobResult(
+        f"{summary.deleted} rows deleted in {summary.batches} batches ({kinds or 'none due'})"
+    )

@@ -112,6 +112,20 @@ class Fact(Base):
     )
 
 
+class FactKey(Base):
+    """The idempotency key of a fact stored as counts only (retention_store_raw_sends off):
+    enough to know a redelivery is a duplicate, for as long as its kind's raw facts would
+    have been kept."""
+
+    __tablename__ = "fact_keys"
+
+    dedup_key: Mapped[bytes] = mapped_column(DedupKey, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_fact_keys_kind_occurred", "kind", "occurred_at"),)
+
+
 class AddressSummary(Base):
     """Per-address totals kept current at ingest, so lists never scan the facts."""
 

@@ -18,6 +18,7 @@ from core.store.models import (
     DeadLetter,
     DirectoryUser,
     Fact,
+    FactKey,
     IngestionRun,
     MetricPoint,
     RemovalResult,
@@ -30,6 +31,7 @@ DAILY = cast(Table, DailyCount.__table__)
 DEAD_LETTERS = cast(Table, DeadLetter.__table__)
 DOMAINS = cast(Table, DailyDomainCount.__table__)
 FACTS = cast(Table, Fact.__table__)
+FACT_KEYS = cast(Table, FactKey.__table__)
 MIRROR = cast(Table, SuppressedDestination.__table__)
 POINTS = cast(Table, MetricPoint.__table__)
 RESULTS = cast(Table, RemovalResult.__table__)
