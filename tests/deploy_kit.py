@@ -11,8 +11,10 @@ from typing import Any
 
 import boto3
 from cfnlint.decode import decode_str
+from samtranslator.parser.parser import Parser
 from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
-from samtranslator.translator.transform import transform
+from samtranslator.translator.translator import Translator
+from samtranslator.utils.py27hash_fix import undo_mark_unicode_str_in_template
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "template.yaml"
@@ -37,11 +39,21 @@ def packaged(template: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
 
 
 def transformed(
-    template: dict[str, Any], parameters: dict[str, Any], iam_client: Any = None
+    template: dict[str, Any],
+    parameters: dict[str, Any],
+    iam_client: Any = None,
+    region: str = "us-east-1",
 ) -> dict[str, Any]:
-    """The CloudFormation template the SAM transform makes of `template`."""
-    loader = ManagedPolicyLoader(iam_client or boto3.client("iam", region_name="us-east-1"))
-    return transform(copy.deepcopy(template), parameters, loader)
+    """The CloudFormation template the SAM transform makes of `template` in `region` (as
+    samtranslator.translator.transform.transform does, with the region given, not read
+    from the environment)."""
+    session = boto3.Session(region_name=region)
+    loader = ManagedPolicyLoader(iam_client or session.client("iam"))
+    translator = Translator(None, Parser(), boto_session=session)
+    output = translator.translate(
+        copy.deepcopy(template), parameter_values=dict(parameters), get_managed_policy_map=loader.load
+    )
+    return dict(undo_mark_unicode_str_in_template(output))
 
 
 def scheduled_jobs(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
