@@ -51,7 +51,9 @@ def transformed(
     loader = ManagedPolicyLoader(iam_client or session.client("iam"))
     translator = Translator(None, Parser(), boto_session=session)
     output = translator.translate(
-        copy.deepcopy(template), parameter_values=dict(parameters), get_managed_policy_map=loader.load
+        copy.deepcopy(template),
+        parameter_values=dict(parameters),
+        get_managed_policy_map=loader.load,
     )
     return dict(undo_mark_unicode_str_in_template(output))
 

@@ -129,7 +129,10 @@ def deployment(
     (stack,) = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
     listed = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed if r["LogicalResourceId"]}
+    # moto lists the resources it could not create without a logical id.
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed if r["LogicalResourceId"]
+    }
     return Deployment(moto_server, template, physical, secret_arn, database_url)
 
 
@@ -137,9 +140,10 @@ def test_moto_creates_every_resource_of_a_type_it_supports(deployment: Deploymen
     from moto.cloudformation.parsing import get_model_map
 
     declared = {n: r["Type"] for n, r in deployment.template["Resources"].items()}
-    conditional = {
-        n for n, r in deployment.template["Resources"].items() if r.get("Condition")
-    } - {"NotificationTopic", "NotificationTopicPolicy"}  # CreateTopic holds here
+    conditional = {n for n, r in deployment.template["Resources"].items() if r.get("Condition")} - {
+        "NotificationTopic",
+        "NotificationTopicPolicy",
+    }  # CreateTopic holds here
     unsupported = {t for t in declared.values() if t not in get_model_map()}
     assert unsupported == MOTO_LACKS, "moto's CloudFormation changed: update MOTO_LACKS"
     expected = {n for n, t in declared.items() if t not in MOTO_LACKS} - conditional
@@ -171,9 +175,7 @@ def test_the_functions_run_core_s_handlers_with_their_own_roles_and_the_secret(
     ingest = aws_lambda.get_function_configuration(
         FunctionName=deployment.resources["IngestFunction"]
     )
-    jobs = aws_lambda.get_function_configuration(
-        FunctionName=deployment.resources["JobsFunction"]
-    )
+    jobs = aws_lambda.get_function_configuration(FunctionName=deployment.resources["JobsFunction"])
     assert ingest["Handler"] == "core.ingest.lambda_handler.handler"
     assert jobs["Handler"] == "core.jobs.lambda_handler.handler"
     assert ingest["Role"].endswith("/" + deployment.resources["IngestRole"])
@@ -205,7 +207,7 @@ def test_the_ingest_role_may_read_the_secret_and_its_queue_and_nothing_else(
     assert by_sid["WriteItsOwnLogs"]["Resource"].endswith(
         f":log-group:/aws/lambda/{STACK}-ingest:*"
     )
-    assert not any("*" == s["Resource"] for s in document["Statement"])
+    assert not any(s["Resource"] == "*" for s in document["Statement"])
 
 
 def test_the_log_groups_keep_logs_for_the_retention_parameter(deployment: Deployment) -> None:

@@ -189,7 +189,7 @@ def test_each_function_has_its_own_role_and_a_log_group_with_retention(
     role_names = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
     assert len(set(role_names)) == 2
     groups = resources(template, "AWS::Logs::LogGroup")
-    for name, function in functions.items():
+    for function in functions.values():
         (group,) = [g for g in groups if g in function["DependsOn"]]
         assert groups[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
