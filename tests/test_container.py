@@ -125,6 +125,14 @@ def test_the_image_runs_as_a_user_that_is_not_root(image: str) -> None:
     assert int(uid) != 0
 
 
+def test_the_image_runs_the_cli_that_compose_uses_for_migrations_and_jobs(image: str) -> None:
+    """compose.yaml's migrate service runs `bouncedesk db upgrade` in this image, on /data."""
+    upgraded = docker(
+        "run", "--rm", "--network", "host", image, "bouncedesk", "db", "upgrade", timeout=120
+    )  # fmt: skip
+    assert upgraded.stdout.startswith("schema at revision ")
+
+
 def test_it_answers_its_health_check_and_serves_the_overview_to_chromium(served: str) -> None:
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} not found (apt-get install chromium)")

@@ -249,3 +249,9 @@ def test_each_schedule_and_the_jobs_settings_come_from_one_interval_parameter(
         parameter = variables[setting]["Ref"]
         assert schedule["ScheduleExpression"] == {"Fn::Sub": f"rate(${{{parameter}}} minutes)"}
         assert template["Parameters"][parameter]["MinValue"] >= 2  # "rate(1 minutes)" is invalid
+
+
+def test_docs_deploy_md_describes_every_parameter_of_the_template(template: dict[str, Any]) -> None:
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    undocumented = sorted(name for name in template["Parameters"] if f"`{name}`" not in text)
+    assert undocumented == [], f"docs/deploy.md's parameter table lacks {undocumented}"
