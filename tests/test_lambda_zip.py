@@ -5,6 +5,8 @@ it migrates a database and stores a real SES bounce delivered as an SQS event.""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -13,8 +15,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from deploy_kit import load_template
 
-from tests.conftest import fixture_bytes
+from tests.conftest import build_lambda_zip, fixture_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
 import lambda_zip as builder  # noqa: E402  (deploy/lambda_zip.py: a script, not a package)
@@ -61,13 +64,56 @@ def test_the_package_holds_core_and_its_migrations_but_no_dashboard_library(
     assert not any("__pycache__" in n for n in names)
 
 
+def find_python(version: str) -> str | None:
+    """An interpreter of `version` ("3.12") on this machine (PATH, pyenv), or None."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [shutil.which(f"python{version}")]
+    candidates += [str(p) for p in sorted(pyenv.glob(f"{version}*/bin/python{version}"))]
+    for candidate in filter(None, candidates):
+        works = subprocess.run([candidate, "-c", "pass"], capture_output=True, check=False)
+        if works.returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def runtime() -> tuple[str, str]:
+    """The template's default Lambda runtime as (version, interpreter here)."""
+    default = load_template()["Parameters"]["PythonRuntime"]["Default"]
+    version = default.removeprefix("python")
+    interpreter = find_python(version)
+    if interpreter is None:
+        pytest.skip(f"no Python {version} here to run the {default} package in")
+    return version, interpreter
+
+
+@pytest.fixture(scope="module")
+def runtime_zip(runtime: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runtime-lambda") / "bouncedesk-lambda.zip"
+    return build_lambda_zip(out, runtime[0])
+
+
 def test_unpacked_into_a_clean_venv_it_migrates_and_stores_a_real_bounce(
     lambda_zip: Path, tmp_path: Path
 ) -> None:
-    task = tmp_path / "task"  # Lambda's /var/task
-    zipfile.ZipFile(lambda_zip).extractall(task)
     venv.create(tmp_path / "venv", with_pip=False)
-    python = str(tmp_path / "venv" / "bin" / "python")
+    check_package_alone(lambda_zip, str(tmp_path / "venv" / "bin" / "python"), tmp_path)
+
+
+def test_built_for_the_templates_default_runtime_it_works_there_too(
+    runtime: tuple[str, str], runtime_zip: Path, tmp_path: Path
+) -> None:
+    """The zip `make lambda-zip` makes by default (manylinux wheels for the template's
+    Python, not this interpreter's), in a clean venv of that Python."""
+    subprocess.run([runtime[1], "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    check_package_alone(runtime_zip, str(tmp_path / "venv" / "bin" / "python"), tmp_path)
+
+
+def check_package_alone(package: Path, python: str, tmp_path: Path) -> None:
+    """Unpacked as Lambda does (/var/task on sys.path) and run by a venv with nothing
+    installed: the schema migrates and an SQS event with a real bounce is stored."""
+    task = tmp_path / "task"  # Lambda's /var/task
+    zipfile.ZipFile(package).extractall(task)
     database = tmp_path / "bouncedesk.db"
     env = {
         "PATH": "/usr/bin:/bin",
