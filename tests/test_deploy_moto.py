@@ -251,7 +251,7 @@ def test_a_real_ses_bounce_published_to_the_topic_is_stored_by_the_ingest_handle
         if name.startswith("BOUNCEDESK_"):
             monkeypatch.delenv(name)
     for name, value in function["Environment"]["Variables"].items():
-        monkeypatch.setenv(name, value)
+        monkeypatch.setenv(name, str(value))  # moto hands numbers back as numbers
     monkeypatch.setenv("AWS_ENDPOINT_URL", deployment.endpoint)  # the secret, from moto
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -325,7 +325,7 @@ def test_the_jobs_handler_runs_each_scheduled_job_against_the_local_ses_emulator
             **emulator.environment(),
             **function["Environment"]["Variables"],
         }.items():
-            monkeypatch.setenv(name, value)
+            monkeypatch.setenv(name, str(value))  # moto hands numbers back as numbers
         monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", deployment.endpoint)
         monkeypatch.setenv("BOUNCEDESK_SES_REQUEST_RATE", "100")
         emulator.client("sesv2").put_suppressed_destination(
