@@ -262,3 +262,27 @@ def test_docs_deploy_md_describes_every_parameter_of_the_template(template: dict
     text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     undocumented = sorted(name for name in template["Parameters"] if f"`{name}`" not in text)
     assert undocumented == [], f"docs/deploy.md's parameter table lacks {undocumented}"
+
+
+def test_a_created_topic_lets_only_this_accounts_ses_publish_and_feeds_the_event_types(
+    template: dict[str, Any],
+) -> None:
+    resources_ = template["Resources"]
+    (statement,) = resources_["NotificationTopicPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    assert statement["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    }
+    destination = resources_["ConfigurationSetEventDestination"]
+    assert destination["Condition"] == "HasConfigurationSet"
+    properties = destination["Properties"]["EventDestination"]
+    assert set(properties["MatchingEventTypes"]) == {
+        "bounce",
+        "complaint",
+        "delivery",
+        "send",
+        "reject",
+    }
+    assert properties["SnsDestination"] == {"TopicARN": {"Ref": "NotificationTopic"}}
