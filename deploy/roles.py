@@ -26,6 +26,7 @@ COMMON = {
     "REPLACE-WITH-REGION": "${AWS::Region}",
     "REPLACE-WITH-ACCOUNT-ID": "${AWS::AccountId}",
     "REPLACE-WITH-QUEUE-NAME": "${NotificationQueue.QueueName}",
+    "REPLACE-WITH-DLQ-NAME": "${DeadLetterQueue.QueueName}",
     "REPLACE-WITH-DATABASE-SECRET-ARN": "${DatabaseSecretArn}",
 }
 # iam file -> (policy name, the function its REPLACE-WITH-FUNCTION-NAME means).

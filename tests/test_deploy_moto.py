@@ -327,6 +327,8 @@ def test_the_jobs_handler_runs_each_scheduled_job_against_the_local_ses_emulator
         }.items():
             monkeypatch.setenv(name, str(value))  # moto hands numbers back as numbers
         monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", deployment.endpoint)
+        # The stack's dead-letter queue (alerts-check reads its depth) lives in moto.
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", deployment.endpoint)
         monkeypatch.setenv("BOUNCEDESK_SES_REQUEST_RATE", "100")
         emulator.client("sesv2").put_suppressed_destination(
             EmailAddress="jane@example.com", Reason="BOUNCE"
