@@ -65,6 +65,8 @@ class EmulatorState:
         self.throttle = TokenBucket(request_rate)
         self.faults = FaultPlan()
         self._jobs: dict[str, ImportJob] = {}
+        # SES v1 identity notification topics: identity -> {"Bounce": topic ARN, ...}
+        self._notification_topics: dict[str, dict[str, str]] = {}
 
     @contextmanager
     def locked(self) -> Iterator[EmulatorState]:
@@ -86,7 +88,22 @@ class EmulatorState:
             self.throttle.configure(self._request_rate)
             self.faults.clear()
             self._jobs.clear()
+            self._notification_topics.clear()
             clear_metrics(ACCOUNT_ID, REGION, "AWS/SES")
+
+    # -- identity notification topics -------------------------------------------------
+    def set_notification_topic(self, identity: str, kind: str, topic_arn: str | None) -> None:
+        """SetIdentityNotificationTopic: ``kind`` Bounce, Complaint or Delivery; None clears."""
+        with self._lock:
+            topics = self._notification_topics.setdefault(identity, {})
+            if topic_arn:
+                topics[kind] = topic_arn
+            else:
+                topics.pop(kind, None)
+
+    def notification_topics(self, identity: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._notification_topics.get(identity, {}))
 
     # -- suppression list -------------------------------------------------------------
     def put_suppressed(
