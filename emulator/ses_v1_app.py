@@ -50,6 +50,7 @@ class SesV1App:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         form = parse_qs(environ["wsgi.input"].read(length).decode("utf-8", errors="replace"))
         action = (form.get("Action") or ["GetSendQuota"])[0]
+        result: str | None
         if action == "GetSendStatistics":
             result = self.send_statistics()
         elif action == "SetIdentityNotificationTopic":
@@ -67,7 +68,8 @@ class SesV1App:
         kind = (form.get("NotificationType") or [""])[0]
         if not identity or kind not in NOTIFICATION_TYPES:
             return None
-        self.state.set_notification_topic(identity, kind, (form.get("SnsTopic") or [None])[0])
+        topic = form.get("SnsTopic")
+        self.state.set_notification_topic(identity, kind, topic[0] if topic else None)
         return ""
 
     def notification_attributes(self, form: dict[str, list[str]]) -> str:
