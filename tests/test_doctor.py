@@ -5,6 +5,7 @@ unmigrated database and missing certificates are each named as a problem."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine
 
 from core.access import Role
+from core.cli import main as cli
 from core.doctor.findings import Finding, Report, Status
 from core.doctor.runner import Doctor, diagnose
 from core.errors import PermissionDenied
@@ -345,3 +347,71 @@ def test_an_unreachable_database_is_a_problem() -> None:
     (finding,) = check_database(Settings(database_url=url))
     assert finding.status is Status.PROBLEM
     assert "cannot be reached" in finding.message
+
+
+@pytest.fixture
+def cli_environment(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Deployment:
+    """The deployment's settings and the emulator's AWS variables, as an operator sets them."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "BOUNCEDESK_")):
+            monkeypatch.delenv(name)
+    for name, value in deployment.emulator.environment().items():
+        monkeypatch.setenv(name, value)
+    settings = deployment.settings
+    monkeypatch.setenv("BOUNCEDESK_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BOUNCEDESK_AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("BOUNCEDESK_SNS_TOPIC_ARNS", json.dumps(settings.sns_topic_arns))
+    monkeypatch.setenv("BOUNCEDESK_SQS_QUEUE_URL", deployment.queue_url)
+    monkeypatch.setenv("BOUNCEDESK_SNS_CERT_DIR", str(settings.sns_cert_dir))
+    monkeypatch.setenv("BOUNCEDESK_VERIFY_SNS_SQS", "required")
+    return deployment
+
+
+def test_the_command_prints_one_line_per_check_and_exits_0_without_problems(
+    cli_environment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["doctor"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("ok       settings: valid")
+    assert any(line.startswith("ok       database: ") for line in lines)
+    assert not any(line.startswith("problem") for line in lines)
+    assert lines[-1].endswith("0 problems, 5 warnings")
+
+
+def test_the_command_exits_1_and_names_a_dropped_subscription_in_json(
+    cli_environment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sns = cli_environment.client("sns")
+    for subscription in sns.list_subscriptions_by_topic(TopicArn=cli_environment.topic_arn)[
+        "Subscriptions"
+    ]:
+        sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+    assert cli.main(["doctor", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    problems = [f for f in report["findings"] if f["status"] == "problem"]
+    assert [f["check"] for f in problems] == [
+        f"sns subscription {cli_environment.topic_arn.rsplit(':', 1)[1]}"
+    ]
+
+
+def test_invalid_settings_are_the_settings_problem_not_a_crash(
+    cli_environment: Deployment,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BOUNCEDESK_INGEST_BATCH_SIZE", "0")
+    assert cli.main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("problem  settings: invalid configuration")
+    assert "BOUNCEDESK_INGEST_BATCH_SIZE" in out
+
+
+def test_other_commands_still_stop_on_invalid_settings(
+    cli_environment: Deployment,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BOUNCEDESK_INGEST_BATCH_SIZE", "0")
+    assert cli.main(["account"]) == 2
+    assert "BOUNCEDESK_INGEST_BATCH_SIZE" in capsys.readouterr().err
