@@ -65,6 +65,12 @@ PAGES = [
         icon=":material/policy:",
         url_path="audit_log",
     ),
+    st.Page(
+        "pages/doctor.py",
+        title="Doctor",
+        icon=":material/health_and_safety:",
+        url_path="doctor",
+    ),
 ]
 
 

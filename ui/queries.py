@@ -19,6 +19,7 @@ import streamlit as st
 
 from core import audit
 from core.access import Actor
+from core.doctor.runner import Doctor, diagnose
 from core.ingest import dead_letters as dead_letter_store
 from core.policy import COMPLAINT_REVIEW
 from core.recipients import bounced, confirmations, directory, mailing
@@ -26,6 +27,8 @@ from core.recipients.bounced import BouncedFilter
 from core.reports import ingestion as ingestion_report
 from core.reports import overview as reports
 from core.reports.rates import headroom
+from core.ses.clients import resolve_region
+from core.ses.inspection import AwsInspector
 from core.suppression import mirror as suppression
 from ui import resources
 
@@ -319,3 +322,24 @@ def audit_csv(db: str, actor: Actor, flt: audit.AuditFilter, bom: bool) -> bytes
     buffer = io.BytesIO()
     audit.export_audit_csv(resources.engine(), actor, flt, buffer, bom=bom)
     return buffer.getvalue()
+
+
+# --- Doctor --------------------------------------------------------------------------------
+
+DOCTOR_COLUMNS = ["status", "check", "message", "action"]
+
+
+def _inspector() -> AwsInspector:
+    """This server's AWS clients (the demo's emulator, or the standard AWS chain)."""
+    env = resources.environment()
+    region = env.region or resolve_region(env.settings, env.session())
+    return AwsInspector.from_factory(env.client, region)
+
+
+@st.cache_data(ttl=TTL, show_spinner="Checking the deployment…")
+def doctor_report(db: str, actor: Actor) -> tuple[pd.DataFrame, int, str]:
+    """The deployment check as rows, its exit code and its summary (admin only)."""
+    doctor = Doctor.from_settings(resources.settings(), inspector=_inspector)
+    report = diagnose(doctor, actor)
+    frame = pd.DataFrame([f.to_dict() for f in report.findings], columns=DOCTOR_COLUMNS)
+    return frame, report.exit_code, report.summary()
