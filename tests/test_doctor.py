@@ -415,3 +415,71 @@ def test_other_commands_still_stop_on_invalid_settings(
     monkeypatch.setenv("BOUNCEDESK_INGEST_BATCH_SIZE", "0")
     assert cli.main(["account"]) == 2
     assert "BOUNCEDESK_INGEST_BATCH_SIZE" in capsys.readouterr().err
+
+
+def stubbed_simulator(decisions: dict[str, str], queue_arn: str) -> tuple[Any, Any]:
+    """A real botocore IAM client whose SimulatePrincipalPolicy answers are `decisions`
+    (moto has no policy simulator; the Stubber checks requests against botocore's model)."""
+    from botocore.stub import Stubber
+
+    iam = boto3.client(
+        "iam",
+        region_name="us-east-1",
+        aws_access_key_id=FAKE_ACCESS_KEY,
+        aws_secret_access_key=FAKE_SECRET_KEY,
+    )
+    stubber = Stubber(iam)
+    for action, decision in decisions.items():
+        resource = queue_arn if action.startswith("sqs:") else "*"
+        stubber.add_response(
+            "simulate_principal_policy",
+            {
+                "EvaluationResults": [
+                    {"EvalActionName": action, "EvalResourceName": resource,
+                     "EvalDecision": decision}
+                ],
+                "IsTruncated": False,
+            },
+            {
+                "PolicySourceArn": "arn:aws:iam::123456789012:user/moto",
+                "ActionNames": [action],
+                "ResourceArns": [resource],
+            },
+        )  # fmt: skip
+    stubber.activate()
+    return iam, stubber
+
+
+def test_the_policy_simulator_decides_the_write_permissions(deployment: Deployment) -> None:
+    decisions = dict.fromkeys(WRITES, "allowed")
+    decisions["sqs:DeleteMessageBatch"] = "implicitDeny"
+    iam, stubber = stubbed_simulator(decisions, deployment.queue_arn)
+    inspector = deployment.doctor()._inspector()
+    inspector.clients = {**inspector.clients, "iam": iam}
+    doctor = Doctor(deployment.settings, lambda: inspector)
+    found = by_check(doctor.run())
+    stubber.assert_no_pending_responses()
+    assert found["permission ses:DeleteSuppressedDestination"].status is Status.OK
+    assert "policy simulator" in found["permission ses:DeleteSuppressedDestination"].message
+    denied = found["permission sqs:DeleteMessageBatch"]
+    assert denied.status is Status.PROBLEM
+    assert denied.message.startswith("implicitDeny: poll-sqs will fail")
+
+
+@pytest.mark.parametrize(
+    ("caller", "principal"),
+    [
+        ("arn:aws:iam::111122223333:user/ops/bouncedesk",
+         "arn:aws:iam::111122223333:user/ops/bouncedesk"),
+        ("arn:aws:sts::111122223333:assumed-role/bouncedesk-jobs/session-1",
+         "arn:aws:iam::111122223333:role/bouncedesk-jobs"),
+        ("arn:aws:iam::111122223333:root", None),
+        ("arn:aws:sts::111122223333:federated-user/alice", None),
+    ],
+)  # fmt: skip
+def test_the_simulated_principal_is_the_user_or_the_role_behind_a_session(
+    caller: str, principal: str | None
+) -> None:
+    from core.doctor.permissions import simulation_principal
+
+    assert simulation_principal(caller) == principal
