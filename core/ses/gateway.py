@@ -209,7 +209,7 @@ def translated(what: str) -> Iterator[None]:
     except BotoCoreError as exc:
         raise AwsCallFailed(f"{what}: {exc}") from exc
     except ResponseParserError as exc:  # an answer that is not AWS's (a proxy page, a 500)
-        raise AwsCallFailed(f"{what}: unreadable answer ({str(exc).splitlines()[0]})") from exc
+        raise AwsCallFailed(f"{what}: the answer could not be read as AWS's") from exc
 
 
 # --- Pacing and back-off -----------------------------------------------------------------

@@ -122,7 +122,7 @@ class AwsInspector:
         """IAM's decision for `action` on `resource`: allowed, explicitDeny or implicitDeny.
         Identity policies and permission boundaries only: SCPs and resource policies are
         not evaluated here."""
-        with translated(f"IAM SimulatePrincipalPolicy {action}"):
+        with translated("IAM SimulatePrincipalPolicy"):
             answer = self.clients["iam"].simulate_principal_policy(
                 PolicySourceArn=principal_arn, ActionNames=[action], ResourceArns=[resource]
             )
