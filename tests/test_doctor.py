@@ -483,3 +483,19 @@ def test_the_simulated_principal_is_the_user_or_the_role_behind_a_session(
     from core.doctor.permissions import simulation_principal
 
     assert simulation_principal(caller) == principal
+
+
+@pytest.mark.parametrize(
+    ("url", "arn"),
+    [
+        ("https://sqs.eu-west-1.amazonaws.com/111122223333/ses-feedback",
+         "arn:aws:sqs:eu-west-1:111122223333:ses-feedback"),
+        ("https://eu-west-1.queue.amazonaws.com/111122223333/ses-feedback",
+         "arn:aws:sqs:eu-west-1:111122223333:ses-feedback"),
+        ("http://127.0.0.1:4566/123456789012/local", "arn:aws:sqs:us-east-1:123456789012:local"),
+    ],
+)  # fmt: skip
+def test_a_queue_url_names_its_arn_in_the_queue_s_own_region(url: str, arn: str) -> None:
+    from core.doctor.permissions import queue_arn
+
+    assert queue_arn(url, "us-east-1") == arn

@@ -39,7 +39,14 @@ PERMISSIONS: tuple[Permission, ...] = (
 
 
 def queue_arn(queue_url: str, region: str) -> str:
-    """arn:aws:sqs:REGION:ACCOUNT:NAME from https://sqs.REGION.amazonaws.com/ACCOUNT/NAME."""
+    """arn:aws:sqs:REGION:ACCOUNT:NAME from https://sqs.REGION.amazonaws.com/ACCOUNT/NAME
+    (or the legacy REGION.queue.amazonaws.com); `region` for any other host (an emulator)."""
+    host = queue_url.split("/")[2] if "//" in queue_url else ""
+    labels = host.split(".")
+    if host.endswith(".amazonaws.com") and labels[0] == "sqs" and len(labels) > 3:
+        region = labels[1]
+    elif host.endswith(".queue.amazonaws.com"):
+        region = labels[0]
     account, name = queue_url.rstrip("/").split("/")[-2:]
     return f"arn:aws:sqs:{region}:{account}:{name}"
 
