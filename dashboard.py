@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.access import Actor
 from core.errors import BounceDeskError
-from ui import identity, resources
+from ui import identity, queries, resources
 
 st.set_page_config(
     page_title="Bounce Desk",
@@ -66,6 +66,12 @@ PAGES = [
         url_path="audit_log",
     ),
     st.Page(
+        "pages/jobs.py",
+        title="Jobs",
+        icon=":material/schedule:",
+        url_path="jobs",
+    ),
+    st.Page(
         "pages/doctor.py",
         title="Doctor",
         icon=":material/health_and_safety:",
@@ -88,6 +94,7 @@ def sidebar(actor: Actor) -> None:
         st.text(identity.describe(actor))
         if identity.sign_in_configured():
             st.button("Sign out", key="sidebar_sign_out", on_click=st.logout)
+        job_warnings()
         with st.expander(
             "Connection", expanded=False, icon=":material/lan:", key="sidebar_connection"
         ):
@@ -98,6 +105,19 @@ def sidebar(actor: Actor) -> None:
             st.text(f"Region: {region}")
             for note in env.notes:
                 st.text(note)
+
+
+def job_warnings() -> None:
+    """A job that is stale or failed twice in a row, named on every page."""
+    try:
+        stale = [status for status in queries.job_status(resources.database_key()) if status.stale]
+    except BounceDeskError:
+        return  # the page itself reports a database it cannot read
+    for status in stale:
+        st.warning(
+            f"Job {status.name} is stale: {status.why_stale}. See the Jobs page.",
+            icon=":material/warning:",
+        )
 
 
 # Navigation first: the page list shows at once, even while the demo seeds its data.

@@ -23,12 +23,15 @@ from sqlalchemy import Engine
 
 from core.access import Role
 from core.cli import main as cli
+from core.clock import utcnow
 from core.doctor.findings import Finding, Report, Status
 from core.doctor.runner import Doctor, diagnose
 from core.errors import PermissionDenied
+from core.jobs.registry import JOBS
 from core.ses.inspection import AwsInspector
 from core.settings import Settings
-from core.store.db import make_engine
+from core.store.db import make_engine, open_session
+from core.store.models import JobOutcome, JobRun
 from emulator.clients import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 from emulator.launch import EmulatorHandle, running_emulator
 from tests.factories import person
@@ -125,7 +128,7 @@ def deployment(emulator: EmulatorHandle, tmp_path: Path) -> Deployment:
     certificates.mkdir()
     write_certificate(certificates / "SimpleNotificationService-abc.pem", days=300)
     database_url = f"sqlite:///{tmp_path / 'doctor.db'}"
-    make_engine(database_url).dispose()  # an empty SQLite file gets the schema
+    record_runs(database_url, JobOutcome.SUCCEEDED, ago=10)  # every job ran; schema made
     settings = Settings(
         database_url=database_url,
         aws_region="us-east-1",
@@ -136,6 +139,31 @@ def deployment(emulator: EmulatorHandle, tmp_path: Path) -> Deployment:
         verify_sns_sqs="required",
     )
     return Deployment(emulator, topic_arn, queue_url, queue_arn, dlq_url, settings)
+
+
+def record_runs(
+    database_url: str,
+    outcome: JobOutcome,
+    jobs: tuple[str, ...] | None = None,
+    times: int = 1,
+    ago: int = 1,
+) -> None:
+    """Runs of the jobs (all of them by default) that ended just now with `outcome`."""
+    engine = make_engine(database_url)
+    now = utcnow()
+    try:
+        with open_session(engine) as session:
+            for name in jobs or tuple(spec.name for spec in JOBS):
+                for minutes in range(times):
+                    started = now - timedelta(minutes=minutes + ago)
+                    session.add(
+                        JobRun(job=name, started_at=started, finished_at=started,
+                               outcome=outcome, actor="jobs", summary="done",
+                               error="SES said no" if outcome == JobOutcome.FAILED else None)
+                    )  # fmt: skip
+            session.commit()
+    finally:
+        engine.dispose()
 
 
 def _arn(sqs: Any, url: str) -> str:
@@ -184,6 +212,25 @@ def test_a_missing_permission_is_named_as_a_problem(deployment: Deployment) -> N
     assert "suppression sync" in finding.message
     assert "iam/bouncedesk-policy.json" in finding.action
     assert report.exit_code == 1
+
+
+def test_a_job_that_failed_twice_in_a_row_is_named_as_a_problem(deployment: Deployment) -> None:
+    record_runs(deployment.settings.database_url, JobOutcome.FAILED, ("metrics-pull",), times=2)
+    report = deployment.run()
+    finding = by_check(report)["job metrics-pull"]
+    assert finding.status is Status.PROBLEM
+    assert "failed twice in a row" in finding.message and "SES said no" in finding.message
+    assert "bouncedesk jobs run metrics-pull" in finding.action
+    assert by_check(report)["job account-snapshot"].status is Status.OK
+    assert report.exit_code == 1
+
+
+def test_a_job_that_never_ran_is_a_warning(deployment: Deployment, tmp_path: Path) -> None:
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    make_engine(fresh).dispose()
+    finding = by_check(deployment.run(database_url=fresh))["job suppression-sync"]
+    assert finding.status is Status.WARNING
+    assert "never run" in finding.message and "run-due" in finding.action
 
 
 def test_a_dropped_subscription_is_named_as_a_problem(deployment: Deployment) -> None:
@@ -499,3 +546,10 @@ def test_a_queue_url_names_its_arn_in_the_queue_s_own_region(url: str, arn: str)
     from core.doctor.permissions import queue_arn
 
     assert queue_arn(url, "us-east-1") == arn
+
+
+def test_one_failed_run_is_a_warning_not_yet_stale(deployment: Deployment) -> None:
+    record_runs(deployment.settings.database_url, JobOutcome.FAILED, ("sqs-poll",))
+    finding = by_check(deployment.run())["job sqs-poll"]
+    assert finding.status is Status.WARNING
+    assert "SES said no" in finding.message

@@ -19,8 +19,11 @@ import streamlit as st
 
 from core import audit
 from core.access import Actor
+from core.clock import utcnow
 from core.doctor.runner import Doctor, diagnose
 from core.ingest import dead_letters as dead_letter_store
+from core.jobs.registry import JOBS
+from core.jobs.status import JobStatus, job_statuses
 from core.policy import COMPLAINT_REVIEW
 from core.recipients import bounced, confirmations, directory, mailing
 from core.recipients.bounced import BouncedFilter
@@ -322,6 +325,42 @@ def audit_csv(db: str, actor: Actor, flt: audit.AuditFilter, bom: bool) -> bytes
     buffer = io.BytesIO()
     audit.export_audit_csv(resources.engine(), actor, flt, buffer, bom=bom)
     return buffer.getvalue()
+
+
+# --- Jobs ----------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def job_status(db: str) -> list[JobStatus]:
+    """Each job's last run, next due and staleness (the Jobs page and the sidebar warning)."""
+    return job_statuses(resources.engine(), resources.settings(), JOBS, utcnow())
+
+
+def job_table(db: str) -> pd.DataFrame:
+    """The jobs as the Jobs page's table: one row per job."""
+    rows = [
+        {
+            "job": status.name,
+            "does": status.does,
+            "every": _every(status),
+            "last_run": status.last_started,
+            "outcome": str(status.last_outcome or "never run"),
+            "summary": status.last_error or status.last_summary or "",
+            "next_due": "off"
+            if status.next_due is None
+            else ("now" if status.due else status.next_due.strftime("%Y-%m-%d %H:%M")),
+            "stale": status.why_stale or "",
+        }
+        for status in job_status(db)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _every(status: JobStatus) -> str:
+    if status.interval is None:
+        return "off"
+    minutes = int(status.interval.total_seconds() // 60)
+    return f"{minutes} min" if minutes < 120 or minutes % 60 else f"{minutes // 60} h"
 
 
 # --- Doctor --------------------------------------------------------------------------------

@@ -7,13 +7,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from core.cli import audit, db, dead_letters, doctor, ingest, mailing, metrics, suppression
+from core.cli import audit, db, dead_letters, doctor, ingest, jobs, mailing, metrics, suppression
 from core.cli.common import Handler, report_error, shared_options
 from core.errors import SettingsError
 from core.settings import load_settings
 
 # Each module adds its commands with `register(commands)`; the order is the help's order.
-COMMAND_GROUPS = (db, ingest, dead_letters, suppression, metrics, mailing, audit, doctor)
+COMMAND_GROUPS = (db, ingest, dead_letters, suppression, metrics, mailing, audit, jobs, doctor)
 
 
 def build_parser(prog: str = "bouncedesk") -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from core import access
 from core.access import Action, Actor
-from core.doctor import aws, local
+from core.doctor import aws, freshness, local
 from core.doctor.findings import Finding, Report, problem, warning
 from core.errors import AwsConfigurationError, BounceDeskError, SesAccessDenied
 from core.ses.inspection import AwsInspector
@@ -20,7 +20,7 @@ from core.settings import Settings
 AwsCheck = Callable[[aws.AwsDeployment], list[Finding]]
 
 # In order: later checks use what earlier ones learnt (the caller, the topics). A new check
-# (job freshness, when the jobs runner lands) is one function added here.
+# is one function added here (or, without AWS, one call in `Doctor.run`).
 AWS_CHECKS: tuple[tuple[str, AwsCheck], ...] = (
     ("aws credentials", aws.check_credentials),
     ("permissions", aws.check_permissions),
@@ -60,6 +60,7 @@ class Doctor:
 
     def run(self) -> Report:
         found = local.check_settings(self.settings) + local.check_database(self.settings)
+        found += freshness.check_jobs(self.settings)
         region = self.settings.aws_region
         try:
             inspector = self._inspector()
