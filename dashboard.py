@@ -77,6 +77,12 @@ PAGES = [
         icon=":material/schedule:",
         url_path="jobs",
     ),
+    st.Page(
+        "pages/doctor.py",
+        title="Doctor",
+        icon=":material/health_and_safety:",
+        url_path="doctor",
+    ),
 ]
 
 

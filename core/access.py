@@ -83,6 +83,7 @@ class Action(StrEnum):
     RESUME_SENDING = "resume_sending"  # resume a configuration set the guard paused
     RUN_RETENTION = "run_retention"  # delete raw facts past their age (core/retention)
     RUN_JOBS = "run_jobs"  # run a job now from the dashboard
+    DIAGNOSE = "diagnose"  # the deployment check (doctor) on the dashboard
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -101,6 +102,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.RESUME_SENDING: Role.ADMIN,
     Action.RUN_RETENTION: Role.OPERATOR,
     Action.RUN_JOBS: Role.ADMIN,
+    Action.DIAGNOSE: Role.ADMIN,
 }
 
 # The subject of the sentence a refusal says ("... needs the admin role").
@@ -120,6 +122,7 @@ _WHAT: dict[Action, str] = {
     Action.RESUME_SENDING: "Resuming sending for a configuration set the guard paused",
     Action.RUN_RETENTION: "Deleting raw facts past their retention age",
     Action.RUN_JOBS: "Running a job now",
+    Action.DIAGNOSE: "Checking the deployment (doctor)",
 }
 
 

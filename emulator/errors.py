@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 ERROR_STATUS = {
     "BadRequestException": 400,
     "InvalidNextTokenException": 400,
+    "AccessDeniedException": 403,
     "LimitExceededException": 400,
     "NotFoundException": 404,
     "AlreadyExistsException": 400,
@@ -27,6 +28,7 @@ ERROR_STATUS = {
 # Which error an injected fault with a given status raises.
 ERROR_FOR_STATUS = {
     400: "BadRequestException",
+    403: "AccessDeniedException",  # the identity lacks the permission (doctor's tests)
     404: "NotFoundException",
     429: "TooManyRequestsException",
     500: "InternalFailure",

@@ -1,7 +1,10 @@
-"""SES v1 GetSendStatistics and GetSendQuota with the emulator's numbers (query protocol, XML).
+"""SES v1 GetSendStatistics, GetSendQuota and the identity notification topics with the
+emulator's data (query protocol, XML).
 
 moto answers GetSendStatistics with one all-zero data point; the dashboard needs the real
-shape: 15-minute buckets of the last two weeks. The XML follows what moto (and SES) send.
+shape: 15-minute buckets of the last two weeks. moto's GetIdentityNotificationAttributes never
+returns the topics SetIdentityNotificationTopic set, so both are answered here (`bouncedesk
+doctor` reads them). The XML follows what moto (and SES) send.
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from werkzeug.wrappers import Response
 from emulator.errors import new_request_id
 from emulator.state import EmulatorState
 
-ACTIONS = ("GetSendStatistics", "GetSendQuota")
+ACTIONS = (
+    "GetSendStatistics",
+    "GetSendQuota",
+    "SetIdentityNotificationTopic",
+    "GetIdentityNotificationAttributes",
+)
+NOTIFICATION_TYPES = ("Bounce", "Complaint", "Delivery")
 _NS = "http://ses.amazonaws.com/doc/2010-12-01/"
 
 
@@ -39,9 +48,54 @@ class SesV1App:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        action = form_action(environ["wsgi.input"].read(length))
-        result = self.send_statistics() if action == "GetSendStatistics" else self.send_quota()
-        return _xml_response(action or "GetSendQuota", result)(environ, start_response)
+        form = parse_qs(environ["wsgi.input"].read(length).decode("utf-8", errors="replace"))
+        action = (form.get("Action") or ["GetSendQuota"])[0]
+        result: str | None
+        if action == "GetSendStatistics":
+            result = self.send_statistics()
+        elif action == "SetIdentityNotificationTopic":
+            result = self.set_notification_topic(form)
+        elif action == "GetIdentityNotificationAttributes":
+            result = self.notification_attributes(form)
+        else:
+            result = self.send_quota()
+        if result is None:
+            return _invalid_parameter(action)(environ, start_response)
+        return _xml_response(action, result)(environ, start_response)
+
+    def set_notification_topic(self, form: dict[str, list[str]]) -> str | None:
+        identity = (form.get("Identity") or [""])[0]
+        kind = (form.get("NotificationType") or [""])[0]
+        if not identity or kind not in NOTIFICATION_TYPES:
+            return None
+        topic = form.get("SnsTopic")
+        self.state.set_notification_topic(identity, kind, topic[0] if topic else None)
+        return ""
+
+    def notification_attributes(self, form: dict[str, list[str]]) -> str:
+        names = sorted(
+            (key for key in form if key.startswith("Identities.member.")),
+            key=lambda key: int(key.rsplit(".", 1)[1]),
+        )
+        entries = []
+        for identity in (form[key][0] for key in names):
+            topics = self.state.notification_topics(identity)
+            values = "".join(
+                f"<{kind}Topic>{escape(topics[kind])}</{kind}Topic>"
+                for kind in NOTIFICATION_TYPES
+                if kind in topics
+            )
+            entries.append(
+                f"<entry><key>{escape(identity)}</key><value>{values}"
+                "<ForwardingEnabled>true</ForwardingEnabled>"
+                "<HeadersInBounceNotificationsEnabled>false</HeadersInBounceNotificationsEnabled>"
+                "<HeadersInComplaintNotificationsEnabled>false"
+                "</HeadersInComplaintNotificationsEnabled>"
+                "<HeadersInDeliveryNotificationsEnabled>false"
+                "</HeadersInDeliveryNotificationsEnabled>"
+                "</value></entry>"
+            )
+        return f"<NotificationAttributes>{''.join(entries)}</NotificationAttributes>"
 
     def send_statistics(self) -> str:
         with self.state.locked() as state:
@@ -77,6 +131,18 @@ def _xml_response(action: str, result: str) -> Response:
         f"</{action}Response>"
     )
     return Response(body, content_type="text/xml", headers={"x-amzn-RequestId": request_id})
+
+
+def _invalid_parameter(action: str) -> Response:
+    request_id = new_request_id()
+    body = (
+        f'<ErrorResponse xmlns="{_NS}"><Error><Type>Sender</Type>'
+        "<Code>InvalidParameterValue</Code>"
+        f"<Message>{escape(action)}: Identity and NotificationType (Bounce, Complaint or "
+        "Delivery) are required</Message></Error>"
+        f"<RequestId>{escape(request_id)}</RequestId></ErrorResponse>"
+    )
+    return Response(body, status=400, content_type="text/xml")
 
 
 def _iso(epoch: float) -> str:

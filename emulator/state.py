@@ -67,6 +67,8 @@ class EmulatorState:
         self._jobs: dict[str, ImportJob] = {}
         # Configuration sets: name -> sending enabled (PutConfigurationSetSendingOptions).
         self.configuration_sets: dict[str, bool] = {}
+        # SES v1 identity notification topics: identity -> {"Bounce": topic ARN, ...}
+        self._notification_topics: dict[str, dict[str, str]] = {}
 
     @contextmanager
     def locked(self) -> Iterator[EmulatorState]:
@@ -89,6 +91,7 @@ class EmulatorState:
             self.faults.clear()
             self._jobs.clear()
             self.configuration_sets.clear()
+            self._notification_topics.clear()
             clear_metrics(ACCOUNT_ID, REGION, "AWS/SES")
 
     # -- configuration sets -----------------------------------------------------------
@@ -103,6 +106,20 @@ class EmulatorState:
                 return False
             self.configuration_sets[name] = enabled
             return True
+
+    # -- identity notification topics -------------------------------------------------
+    def set_notification_topic(self, identity: str, kind: str, topic_arn: str | None) -> None:
+        """SetIdentityNotificationTopic: ``kind`` Bounce, Complaint or Delivery; None clears."""
+        with self._lock:
+            topics = self._notification_topics.setdefault(identity, {})
+            if topic_arn:
+                topics[kind] = topic_arn
+            else:
+                topics.pop(kind, None)
+
+    def notification_topics(self, identity: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._notification_topics.get(identity, {}))
 
     # -- suppression list -------------------------------------------------------------
     def put_suppressed(

@@ -182,3 +182,34 @@ def test_the_iam_policy_allows_every_operation_the_gateway_calls() -> None:
                 needed.add(f"{prefix}:{camel}")
     assert {"ses:DeleteSuppressedDestination", "cloudwatch:GetMetricData"} <= needed
     assert needed <= allowed, needed - allowed
+
+
+def test_the_iam_policy_allows_every_read_the_deployment_check_makes() -> None:
+    import json
+    import re
+
+    import botocore.session
+
+    policy = json.loads((ROOT / "iam" / "bouncedesk-policy.json").read_text(encoding="utf-8"))
+    allowed = {
+        action
+        for statement in policy["Statement"]
+        for action in (
+            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        )  # fmt: skip
+    }
+    source = (ROOT / "core" / "ses" / "inspection.py").read_text(encoding="utf-8")
+    methods = set(re.findall(r"\.(\w+)\(", source)) | set(re.findall(r'paginator\("(\w+)"', source))
+    session = botocore.session.get_session()
+    needed = set()
+    for service, prefix in (("sesv2", "ses"), ("ses", "ses"), ("sns", "sns"), ("sqs", "sqs"),
+                            ("iam", "iam"), ("cloudwatch", "cloudwatch")):  # fmt: skip
+        model = session.get_service_model(service)
+        for method in methods:
+            camel = "".join(part.title() for part in method.split("_"))
+            if camel in model.operation_names:
+                needed.add(f"{prefix}:{camel}")
+    # Every probe names the permission it proves, and the probes' calls are in the policy too.
+    assert {"sns:ListSubscriptionsByTopic", "iam:SimulatePrincipalPolicy"} <= needed
+    assert "ses:GetIdentityNotificationAttributes" in needed
+    assert needed <= allowed, needed - allowed

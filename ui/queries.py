@@ -21,6 +21,7 @@ from core import audit
 from core.access import Actor
 from core.alerts import lifecycle as alert_lifecycle
 from core.clock import utcnow
+from core.doctor.runner import Doctor, diagnose
 from core.ingest import dead_letters as dead_letter_store
 from core.jobs.registry import JOBS
 from core.jobs.status import JobStatus, job_statuses
@@ -30,6 +31,8 @@ from core.recipients.bounced import BouncedFilter
 from core.reports import ingestion as ingestion_report
 from core.reports import overview as reports
 from core.reports.rates import headroom
+from core.ses.clients import resolve_region
+from core.ses.inspection import AwsInspector
 from core.suppression import mirror as suppression
 from ui import resources
 
@@ -413,3 +416,24 @@ def _every(status: JobStatus) -> str:
         return "off"
     minutes = int(status.interval.total_seconds() // 60)
     return f"{minutes} min" if minutes < 120 or minutes % 60 else f"{minutes // 60} h"
+
+
+# --- Doctor --------------------------------------------------------------------------------
+
+DOCTOR_COLUMNS = ["status", "check", "message", "action"]
+
+
+def _inspector() -> AwsInspector:
+    """This server's AWS clients (the demo's emulator, or the standard AWS chain)."""
+    env = resources.environment()
+    region = env.region or resolve_region(env.settings, env.session())
+    return AwsInspector.from_factory(env.client, region)
+
+
+@st.cache_data(ttl=TTL, show_spinner="Checking the deployment…")
+def doctor_report(db: str, actor: Actor) -> tuple[pd.DataFrame, int, str]:
+    """The deployment check as rows, its exit code and its summary (admin only)."""
+    doctor = Doctor.from_settings(resources.settings(), inspector=_inspector)
+    report = diagnose(doctor, actor)
+    frame = pd.DataFrame([f.to_dict() for f in report.findings], columns=DOCTOR_COLUMNS)
+    return frame, report.exit_code, report.summary()

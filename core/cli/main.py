@@ -12,6 +12,7 @@ from core.cli import (
     audit,
     db,
     dead_letters,
+    doctor,
     ingest,
     jobs,
     mailing,
@@ -20,6 +21,7 @@ from core.cli import (
     suppression,
 )
 from core.cli.common import Handler, report_error, shared_options
+from core.errors import SettingsError
 from core.settings import load_settings
 
 # Each module adds its commands with `register(commands)`; the order is the help's order.
@@ -34,6 +36,7 @@ COMMAND_GROUPS = (
     jobs,
     alerts,
     retention,
+    doctor,
 )
 
 
@@ -52,7 +55,14 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "bouncedesk") -> int:
     one line on stderr and the exit code `core.cli.common.EXIT_CODES` gives them."""
     args = build_parser(prog).parse_args(argv)
     try:
-        settings = load_settings(database_url=getattr(args, "database_url", None))
+        try:
+            settings = load_settings(database_url=getattr(args, "database_url", None))
+        except SettingsError as exc:
+            # A command that reports bad settings itself (doctor) gets them; others stop.
+            on_invalid = getattr(args, "on_invalid_settings", None)
+            if on_invalid is None:
+                raise
+            return int(on_invalid(args, exc))
         handler: Handler = args.handler
         return handler(args, settings)
     except KeyboardInterrupt:

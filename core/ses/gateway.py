@@ -26,6 +26,7 @@ from botocore.exceptions import (
     NoRegionError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from core.clock import naive_utc
@@ -219,6 +220,8 @@ def translated(what: str) -> Iterator[None]:
         raise SesUnreachable(f"{what}: cannot reach AWS ({exc})") from exc
     except BotoCoreError as exc:
         raise AwsCallFailed(f"{what}: {exc}") from exc
+    except ResponseParserError as exc:  # an answer that is not AWS's (a proxy page, a 500)
+        raise AwsCallFailed(f"{what}: the answer could not be read as AWS's") from exc
 
 
 # --- Pacing and back-off -----------------------------------------------------------------
