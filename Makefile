@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-core.txt requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements-core.txt requirements.txt requirements-api.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt

@@ -51,6 +51,9 @@ ACTIONS = (
     "export.console_csv",
     "export.suppression_mirror",
     "export.audit",
+    "tokens.create",
+    "tokens.revoke",
+    "export.recipients_check",
 )
 
 
