@@ -129,7 +129,7 @@ def verified(request: Request, email: Email, body: VerifiedIn, caller: Verifier)
         actor=caller.actor,
         method=body.method,
         note=body.note,
-        remover=state.remover(),
+        remover=state.remover_factory(),
     )
     return VerifiedOut(
         address=result.address,
@@ -191,12 +191,16 @@ def _cursor(address: str) -> str:
 def _after(cursor: str | None) -> str | None:
     if cursor is None:
         return None
+    padded = cursor + "=" * (-len(cursor) % 4)
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+        after = base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        after = ""
+    if not is_valid_address(after):
         raise ApiError(
             422, "invalid", "cursor is not one this API handed out", fields=["query.cursor"]
-        ) from None
+        )
+    return after
 
 
 def _ndjson(rows: list[ExcludedRow]) -> Iterator[bytes]:

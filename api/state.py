@@ -27,10 +27,14 @@ class AppState:
     gateway_factory: Callable[[], SesGateway]
     _gateway: SesGateway | None = field(default=None, init=False)
 
-    def remover(self) -> Remover | None:
-        """The removal service when `auto_remove_on_reverify` is on, else None."""
+    def remover_factory(self) -> Callable[[], Remover] | None:
+        """How to build the removal service when `auto_remove_on_reverify` is on (SES is
+        reached only once a removal needs it), else None."""
         if not self.settings.auto_remove_on_reverify:
             return None
+        return self._remover
+
+    def _remover(self) -> Remover:
         if self._gateway is None:
             self._gateway = self.gateway_factory()
         return Remover.from_settings(self.settings, self.engine, self._gateway)

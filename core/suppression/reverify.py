@@ -11,15 +11,18 @@ address, so a login does not cost an SES call for every address that was never s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from core.access import Actor
 from core.errors import AwsCallFailed, AwsConfigurationError, InvalidAddress, InvalidInput
 from core.recipients.confirmations import ConfirmOutcome, confirm_valid
+from core.store.db import translated_errors
 from core.store.models import Outcome
+from core.store.tables import MIRROR
 from core.suppression.guardrails import Verdict
 from core.suppression.removal import Remover
 
@@ -53,11 +56,12 @@ def record_reverification(
     actor: Actor,
     method: str,
     note: str = "",
-    remover: Remover | None = None,
+    remover: Callable[[], Remover] | None = None,
 ) -> ReverifyResult:
-    """Confirm `address` valid as `actor` (how: `method`, and `note`), then, with a
-    `remover`, remove it from the suppression list if the mirror lists it and the
-    guardrails allow `actor` to."""
+    """Confirm `address` valid as `actor` (how: `method`, and `note`), then, given how to
+    build the removal service (`remover`), remove it from the suppression list if the
+    mirror lists it and the guardrails allow `actor` to. The service (and so SES) is only
+    built when the mirror lists the address."""
     method, note = _checked(method, note)
     text = f"re-verified by the user ({method})" + (f": {note}" if note else "")
     [confirmed] = confirm_valid(engine, [address], actor=actor, note=text)
@@ -66,15 +70,19 @@ def record_reverification(
     address = confirmed.address
     if remover is None:
         return ReverifyResult(address, confirmed.outcome, None, "auto_remove_on_reverify is off")
+    if not _listed(engine, address):
+        detail = "not on the SES suppression list at the last sync"
+        return ReverifyResult(address, confirmed.outcome, None, detail)
+    service = remover()
     reason = f"the user re-verified the address ({method})"
-    [planned] = remover.plan([address], actor=actor, reason=reason).items
+    [planned] = service.plan([address], actor=actor, reason=reason).items
     if planned.on_list is not True:
         detail = "not on the SES suppression list at the last sync"
         return ReverifyResult(address, confirmed.outcome, None, detail)
     if planned.verdict is not Verdict.ALLOWED:
         return ReverifyResult(address, confirmed.outcome, Removal.NEEDS_ADMIN, planned.why)
     try:
-        report = remover.remove([address], actor=actor, reason=reason)
+        report = service.remove([address], actor=actor, reason=reason)
     except (AwsCallFailed, AwsConfigurationError) as exc:
         # The run stays interrupted and resumable (`bouncedesk suppression resume`).
         return ReverifyResult(address, confirmed.outcome, Removal.FAILED, str(exc))
@@ -85,6 +93,15 @@ def record_reverification(
     }.get(Outcome(result.outcome), Removal.FAILED)
     detail = result.message or "removed from the SES suppression list"
     return ReverifyResult(address, confirmed.outcome, removal, detail, report.run_id)
+
+
+def _listed(engine: Engine, address: str) -> bool:
+    """Whether our mirror lists the address as suppressed (as of the last sync)."""
+    query = select(MIRROR.c.address).where(
+        MIRROR.c.address == address, MIRROR.c.suppressed.is_(True)
+    )
+    with translated_errors(), engine.connect() as connection:
+        return connection.scalar(query) is not None
 
 
 def _checked(method: str, note: str) -> tuple[str, str]:
