@@ -81,6 +81,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body FastAPI cannot parse (not UTF-8): a bad body
+            return error_response(ApiError(422, "invalid", f"body: {exc.detail}", fields=["body"]))
         code = STATUS_CODES.get(exc.status_code, "error")
         return error_response(ApiError(exc.status_code, code, str(exc.detail), headers=exc.headers))
 

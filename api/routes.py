@@ -51,7 +51,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 Reader = Annotated[Caller, Depends(requires(Scope.READ))]
 Verifier = Annotated[Caller, Depends(requires(Scope.VERIFY))]
-Email = Annotated[str, Path(description="an email address", max_length=320)]
+Email = Annotated[
+    str,
+    Path(
+        description="an email address",
+        max_length=320,
+        pattern=r"^[A-Za-z0-9.!#$%&'*+=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
+    ),
+]
 
 
 def _valid(email: str) -> str:

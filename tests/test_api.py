@@ -396,3 +396,9 @@ def test_bad_exclusion_parameters_are_422(
     assert_error(
         client.get(f"/v1/exclusions?{query}", headers=token(sqlite_engine)), 422, "invalid"
     )
+
+
+def test_a_body_that_is_not_utf8_is_a_json_422(client: TestClient, sqlite_engine: Engine) -> None:
+    headers = {**token(sqlite_engine), "Content-Type": "application/json"}
+    response = client.post("/v1/recipients/check", content=b"\xff\xfe\x00", headers=headers)
+    assert assert_error(response, 422, "invalid")["fields"] == ["body"]
