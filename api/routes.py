@@ -63,7 +63,9 @@ Email = Annotated[
 
 def _valid(email: str) -> str:
     if not is_valid_address(email):
-        raise ApiError(422, "invalid", "the path does not hold one email address", fields=["email"])
+        raise ApiError(
+            422, "invalid", "the path does not hold one email address", fields=["path.email"]
+        )
     return email
 
 

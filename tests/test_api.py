@@ -215,7 +215,7 @@ def test_a_bad_address_is_422_without_echoing_it(client: TestClient, sqlite_engi
     response = client.get("/v1/addresses/<script>alert(1)<script>", headers=token(sqlite_engine))
     body = assert_error(response, 422, "invalid")
     assert "<script>" not in response.text
-    assert body["fields"] == ["email"]
+    assert body["fields"] == ["path.email"]
 
 
 # --- The bulk check ------------------------------------------------------------------------
