@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, union
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, or_, select, union
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from core.access import Action, Actor, require
 from core.addresses import normalise_address
@@ -127,7 +127,7 @@ def _describe_bounce(what: str, event: Event) -> str:
 
 
 def _evidence_query(
-    cutoff: datetime, addresses: Sequence[str] | None, after: str | None = None
+    cutoff: datetime, addresses: Sequence[str] | BindParameter[Any] | None, after: str | None = None
 ) -> Select[Any]:
     """One row per address that has a bounce, a complaint or a suppression entry (all, or
     only those of `addresses`; only those after `after`, when given), with everything
@@ -161,7 +161,9 @@ def _evidence_query(
     return query if after is None else query.where(base.c.address > after)
 
 
-def _evidence_sources(cutoff: datetime, addresses: Sequence[str] | None) -> tuple[Any, Any, Any]:
+def _evidence_sources(
+    cutoff: datetime, addresses: Sequence[str] | BindParameter[Any] | None
+) -> tuple[Any, Any, Any]:
     """The addresses to judge, their soft bounces since `cutoff`, and the time of their
     valid confirmation; each narrowed to `addresses` when they are given."""
     has_events = or_(
@@ -290,9 +292,11 @@ def addresses_to_skip(
     never one per address: this is the check a campaign runs just before sending."""
     cutoff = (now or utcnow()) - timedelta(days=settings.soft_bounce_window_days)
     skip: dict[str, list[str]] = {}
+    # One statement for every chunk: built and compiled once, its IN lists expanded per run.
+    query = _evidence_query(cutoff, bindparam("addresses", expanding=True))
     with translated_errors(), engine.connect() as connection:
         for chunk in chunked(dict.fromkeys(addresses), IN_LIST_SIZE):
-            for row in connection.execute(_evidence_query(cutoff, chunk)):
+            for row in connection.execute(query, {"addresses": chunk}):
                 mailable, reasons, _ = decide(_evidence(row), settings)
                 if not mailable:
                     skip[row.address] = reasons
