@@ -65,6 +65,12 @@ PAGES = [
         icon=":material/policy:",
         url_path="audit_log",
     ),
+    st.Page(
+        "pages/api_tokens.py",
+        title="API tokens",
+        icon=":material/key:",
+        url_path="api_tokens",
+    ),
 ]
 
 

@@ -24,6 +24,7 @@ from core.suppression.import_jobs import ImportJobState
 from core.suppression.mirror import SyncProgress, SyncReport
 from core.suppression.removal import Remover
 from core.suppression.runs import RemovalProgress, RemovalReport
+from core.tokens import CreatedToken, Scope, TokenInfo, create_token, revoke_token
 from ui import resources
 
 # --- Ingestion ---------------------------------------------------------------------------
@@ -140,3 +141,16 @@ def retry_failed_removals(actor: Actor, run_id: int) -> RemovalReport:
 def poll_import_jobs(actor: Actor, run_id: int) -> list[ImportJobState]:
     """Record what SES says about the unfinished import jobs of a removal run."""
     return _remover().poll_jobs(actor=actor, run_id=run_id)
+
+
+# --- API tokens --------------------------------------------------------------------------
+
+
+def create_api_token(actor: Actor, name: str, scope: Scope) -> CreatedToken:
+    """A new API token (admin); its secret is in the result, shown this once."""
+    return create_token(resources.engine(), name, scope, actor=actor)
+
+
+def revoke_api_token(actor: Actor, name: str) -> TokenInfo:
+    """Revoke an API token (admin) from its next request on."""
+    return revoke_token(resources.engine(), name, actor=actor)
