@@ -4,12 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard bench-alerts clean \
-	lambda-zip deploy-roles container-base container
+.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard bench-alerts bench-api \
+	clean lambda-zip deploy-roles container-base container
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-core.txt requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+$(VENV)/.installed: requirements-core.txt requirements.txt requirements-api.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
@@ -53,6 +53,8 @@ container-base:
 
 container:
 	docker build --network host -t bouncedesk:latest .
+bench-api: install
+	$(PY) bench/api.py
 
 clean:
 	rm -rf $(VENV) test-output build

@@ -83,6 +83,12 @@ PAGES = [
         icon=":material/health_and_safety:",
         url_path="doctor",
     ),
+    st.Page(
+        "pages/api_tokens.py",
+        title="API tokens",
+        icon=":material/key:",
+        url_path="api_tokens",
+    ),
 ]
 
 

@@ -84,6 +84,7 @@ class Action(StrEnum):
     RUN_RETENTION = "run_retention"  # delete raw facts past their age (core/retention)
     RUN_JOBS = "run_jobs"  # run a job now from the dashboard
     DIAGNOSE = "diagnose"  # the deployment check (doctor) on the dashboard
+    MANAGE_TOKENS = "manage_tokens"  # create and revoke API tokens
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -103,6 +104,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.RUN_RETENTION: Role.OPERATOR,
     Action.RUN_JOBS: Role.ADMIN,
     Action.DIAGNOSE: Role.ADMIN,
+    Action.MANAGE_TOKENS: Role.ADMIN,
 }
 
 # The subject of the sentence a refusal says ("... needs the admin role").
@@ -123,6 +125,7 @@ _WHAT: dict[Action, str] = {
     Action.RUN_RETENTION: "Deleting raw facts past their retention age",
     Action.RUN_JOBS: "Running a job now",
     Action.DIAGNOSE: "Checking the deployment (doctor)",
+    Action.MANAGE_TOKENS: "Creating or revoking API tokens",
 }
 
 

@@ -58,6 +58,9 @@ ACTIONS = (
     "alerts.guard_resume",
     "retention.delete",
     "jobs.run",
+    "tokens.create",
+    "tokens.revoke",
+    "export.recipients_check",
 )
 
 

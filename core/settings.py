@@ -290,6 +290,17 @@ class Settings(BaseSettings):
     job_sqs_poll_max_messages: int = Field(default=500, ge=1, le=100_000)
     # Whom the audit log names for scheduled runs (`jobs run-due`, the Lambda jobs function).
     jobs_actor: str = Field(default="bouncedesk-jobs", min_length=1)
+    # --- HTTP API (api/, docs/api.md) ---
+    # Where `bouncedesk api` listens (loopback unless someone decides otherwise).
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65_535)
+    # Requests one token may make per window; more are answered 429 with Retry-After.
+    api_rate_limit: int = Field(default=600, ge=1)
+    api_rate_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    # POST /v1/addresses/{email}/verified also takes a suppressed address off the SES list,
+    # through the Remover and its guardrails (a complaint or a re-bounce still needs an admin).
+    auto_remove_on_reverify: bool = False
+    # --- end HTTP API ---
 
     @field_validator("database_url")
     @classmethod

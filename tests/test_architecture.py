@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 import types
 import typing
 from collections.abc import Iterator
@@ -41,6 +43,10 @@ LAYERS = {
     "__main__": 10,
     "__init__": 0,
 }
+
+
+# What only the HTTP API (the top-level `api` package) uses; the ingest Lambda ships without.
+API_LIBRARIES = ("fastapi", "starlette", "uvicorn", "mangum", "limits")
 
 
 def _imports(path: Path) -> Iterator[tuple[str, int]]:
@@ -95,7 +101,7 @@ def test_no_wing_imports_a_higher_layer_or_a_sibling_wing() -> None:
 
 
 def test_core_never_imports_streamlit_the_ui_or_the_emulator() -> None:
-    banned = ("streamlit", "ui", "emulator", "pages", "plotly")
+    banned = ("streamlit", "ui", "emulator", "pages", "plotly", "api", *API_LIBRARIES)
     found = [
         f"{path.relative_to(ROOT)}:{line} imports {module}"
         for path in _core_files()
@@ -225,5 +231,27 @@ def test_only_the_demo_bootstrap_imports_the_emulator() -> None:
         if path != UI / "demo.py"
         for module, line in _imports(path)
         if module.split(".")[0] == "emulator"
+    ]
+    assert found == []
+
+
+def test_core_and_its_command_line_import_without_the_api_libraries() -> None:
+    """`bouncedesk api` imports the app and uvicorn by name when it runs: core, and every
+    other command, work where FastAPI is not installed (the ingest Lambda)."""
+    blocked = "; ".join(f"sys.modules[{name!r}] = None" for name in API_LIBRARIES)
+    code = f"import sys; {blocked}; import core.cli.main, core.ingest.lambda_handler"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_api_package_never_imports_the_dashboard_or_the_emulator() -> None:
+    banned = ("streamlit", "ui", "pages", "emulator", "plotly", "pandas")
+    found = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in (ROOT / "api").glob("*.py")
+        for module, line in _imports(path)
+        if module.split(".")[0] in banned
     ]
     assert found == []

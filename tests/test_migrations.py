@@ -299,7 +299,7 @@ def test_the_alerts_migration_backfills_the_stream_counts_ingest_would_keep(
         query = select_all(SET_DAILY)
         with engine.connect() as connection:
             kept = sorted(tuple(row) for row in connection.execute(query))
-        command.downgrade(alembic_config(engine), "0005_job_runs")
+        command.downgrade(alembic_config(engine), "0006_api_tokens")
         upgrade(engine)
         with engine.connect() as connection:
             backfilled = sorted(tuple(row) for row in connection.execute(query))

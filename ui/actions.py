@@ -28,6 +28,7 @@ from core.suppression.import_jobs import ImportJobState
 from core.suppression.mirror import SyncProgress, SyncReport
 from core.suppression.removal import Remover
 from core.suppression.runs import RemovalProgress, RemovalReport
+from core.tokens import CreatedToken, Scope, TokenInfo, create_token, revoke_token
 from ui import resources
 
 # --- Ingestion ---------------------------------------------------------------------------
@@ -176,3 +177,16 @@ def run_job_now(actor: Actor, name: str) -> RunResult:
         sqs=resources.sqs_client,
     )
     return jobs.run_now(runner, name, actor)
+
+
+# --- API tokens --------------------------------------------------------------------------
+
+
+def create_api_token(actor: Actor, name: str, scope: Scope) -> CreatedToken:
+    """A new API token (admin); its secret is in the result, shown this once."""
+    return create_token(resources.engine(), name, scope, actor=actor)
+
+
+def revoke_api_token(actor: Actor, name: str) -> TokenInfo:
+    """Revoke an API token (admin) from its next request on."""
+    return revoke_token(resources.engine(), name, actor=actor)

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import audit
+from core import audit, tokens
 from core.access import Actor
 from core.alerts import lifecycle as alert_lifecycle
 from core.clock import utcnow
@@ -302,6 +302,22 @@ def exclusions_csv(db: str, bom: bool, actor: Actor) -> bytes:
 @st.cache_data(ttl=TTL, show_spinner=False)
 def directory_size(db: str) -> int:
     return directory.directory_size(resources.engine())
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def api_tokens(db: str) -> pd.DataFrame:
+    """Every API token (never its secret), active ones first."""
+    rows = [
+        (t.name, str(t.scope), "active" if t.active else "revoked", t.created_at,
+         t.created_by, t.last_used_at, t.revoked_at, t.revoked_by)
+        for t in tokens.list_tokens(resources.engine())
+    ]  # fmt: skip
+    columns = ["name", "scope", "state", "created_at", "created_by", "last_used_at",
+               "revoked_at", "revoked_by"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --- Audit log -----------------------------------------------------------------------------

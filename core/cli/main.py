@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from core.cli import (
     alerts,
+    api,
     audit,
     db,
     dead_letters,
@@ -19,6 +20,7 @@ from core.cli import (
     metrics,
     retention,
     suppression,
+    tokens,
 )
 from core.cli.common import Handler, report_error, shared_options
 from core.errors import SettingsError
@@ -37,6 +39,8 @@ COMMAND_GROUPS = (
     alerts,
     retention,
     doctor,
+    tokens,
+    api,
 )
 
 

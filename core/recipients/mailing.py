@@ -19,18 +19,18 @@ Undetermined bounces alone do not exclude.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, union
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, or_, select, union
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from core.access import Action, Actor, require
 from core.addresses import normalise_address
 from core.audit import record_audit
-from core.chunks import EXPORT_BATCH
+from core.chunks import EXPORT_BATCH, IN_LIST_SIZE, chunked
 from core.clock import utcnow
 from core.csv_safety import write_csv
 from core.recipients.confirmations import valid_confirmations
@@ -126,11 +126,14 @@ def _describe_bounce(what: str, event: Event) -> str:
 # --- Evidence from the database ------------------------------------------------------------
 
 
-def _evidence_query(cutoff: datetime, address: str | None) -> Select[Any]:
-    """One row per address that has a bounce, a complaint or a suppression entry (or just
-    `address`), with everything `decide` needs, in address order."""
-    base, soft, confirmed = _evidence_sources(cutoff, address)
-    return (
+def _evidence_query(
+    cutoff: datetime, addresses: Sequence[str] | BindParameter[Any] | None, after: str | None = None
+) -> Select[Any]:
+    """One row per address that has a bounce, a complaint or a suppression entry (all, or
+    only those of `addresses`; only those after `after`, when given), with everything
+    `decide` needs, in address order."""
+    base, soft, confirmed = _evidence_sources(cutoff, addresses)
+    query = (
         select(
             base.c.address,
             SUMMARIES.c.last_hard_bounce_at,
@@ -150,16 +153,19 @@ def _evidence_query(cutoff: datetime, address: str | None) -> Select[Any]:
         .select_from(
             base.outerjoin(SUMMARIES, SUMMARIES.c.address == base.c.address)
             .outerjoin(soft, soft.c.address == base.c.address)
-            .outerjoin(MIRROR, _listed(base.c.address))
+            .outerjoin(MIRROR, _listed(base.c.address, addresses))
             .outerjoin(confirmed, confirmed.c.address == base.c.address)
         )
         .order_by(base.c.address)
     )
+    return query if after is None else query.where(base.c.address > after)
 
 
-def _evidence_sources(cutoff: datetime, address: str | None) -> tuple[Any, Any, Any]:
+def _evidence_sources(
+    cutoff: datetime, addresses: Sequence[str] | BindParameter[Any] | None
+) -> tuple[Any, Any, Any]:
     """The addresses to judge, their soft bounces since `cutoff`, and the time of their
-    valid confirmation; each narrowed to `address` when one is given."""
+    valid confirmation; each narrowed to `addresses` when they are given."""
     has_events = or_(
         SUMMARIES.c.hard_count > 0, SUMMARIES.c.soft_count > 0, SUMMARIES.c.complaint_count > 0
     )
@@ -171,11 +177,11 @@ def _evidence_sources(cutoff: datetime, address: str | None) -> tuple[Any, Any, 
         FACTS.c.kind == "bounce", FACTS.c.classification == "soft", FACTS.c.occurred_at >= cutoff
     )
     valid = valid_confirmations()
-    if address is not None:
-        bounced = bounced.where(SUMMARIES.c.address == address)
-        listed = listed.where(MIRROR.c.address == address)
-        soft = soft.where(FACTS.c.address == address)
-        valid = valid.where(CONFIRMATIONS.c.address == address)
+    if addresses is not None:
+        bounced = bounced.where(SUMMARIES.c.address.in_(addresses))
+        listed = listed.where(MIRROR.c.address.in_(addresses))
+        soft = soft.where(FACTS.c.address.in_(addresses))
+        valid = valid.where(CONFIRMATIONS.c.address.in_(addresses))
     valid_sq = valid.subquery("valid")
     confirmed = select(valid_sq.c.address, func.max(valid_sq.c.confirmed_at).label("at"))
     return (
@@ -185,8 +191,15 @@ def _evidence_sources(cutoff: datetime, address: str | None) -> tuple[Any, Any, 
     )
 
 
-def _listed(address: Any) -> ColumnElement[bool]:
-    return and_(MIRROR.c.address == address, MIRROR.c.suppressed.is_(True))
+def _listed(
+    address: Any, addresses: Sequence[str] | BindParameter[Any] | None = None
+) -> ColumnElement[bool]:
+    condition = and_(MIRROR.c.address == address, MIRROR.c.suppressed.is_(True))
+    if addresses is not None:
+        # Said again on the join: PostgreSQL then reads the few rows by key instead of
+        # hashing the whole mirror for every chunk.
+        condition = and_(condition, MIRROR.c.address.in_(addresses))
+    return condition
 
 
 def _evidence(row: Any) -> Evidence:
@@ -246,7 +259,7 @@ def mailing_status(
     address = normalise_address(address)
     cutoff = (now or utcnow()) - timedelta(days=settings.soft_bounce_window_days)
     with translated_errors(), engine.connect() as connection:
-        row = connection.execute(_evidence_query(cutoff, address)).first()
+        row = connection.execute(_evidence_query(cutoff, [address])).first()
         evidence = _evidence(row) if row else Evidence(address)
         evidence = _with_exact_details(connection, evidence)
     mailable, reasons, _ = decide(evidence, settings)
@@ -264,17 +277,37 @@ def _with_exact_details(connection: Connection, evidence: Evidence) -> Evidence:
 
 
 def excluded_addresses(
-    engine: Engine, settings: Settings, *, now: datetime | None = None
+    engine: Engine, settings: Settings, *, now: datetime | None = None, after: str | None = None
 ) -> Iterator[ExcludedRow]:
-    """Every address bulk mail must skip, in address order, streamed from the database."""
+    """Every address bulk mail must skip, in address order, streamed from the database;
+    with `after`, only the addresses that sort after it (a cursor for paging)."""
     cutoff = (now or utcnow()) - timedelta(days=settings.soft_bounce_window_days)
-    query = _evidence_query(cutoff, None)
+    query = _evidence_query(cutoff, None, after)
     with translated_errors(), engine.connect() as connection:
         result = connection.execution_options(yield_per=EXPORT_BATCH).execute(query)
         for row in result:
             mailable, reasons, since = decide(_evidence(row), settings)
             if not mailable:
                 yield ExcludedRow(row.address, "; ".join(reasons), since)
+
+
+def addresses_to_skip(
+    engine: Engine, addresses: Iterable[str], settings: Settings, *, now: datetime | None = None
+) -> dict[str, list[str]]:
+    """Of `addresses` (normalised), those bulk mail must skip, each with its reasons (the
+    words of the exclusion list). One evidence query per chunk of `IN_LIST_SIZE` addresses,
+    never one per address: this is the check a campaign runs just before sending."""
+    cutoff = (now or utcnow()) - timedelta(days=settings.soft_bounce_window_days)
+    skip: dict[str, list[str]] = {}
+    # One statement for every chunk: built and compiled once, its IN lists expanded per run.
+    query = _evidence_query(cutoff, bindparam("addresses", expanding=True))
+    with translated_errors(), engine.connect() as connection:
+        for chunk in chunked(dict.fromkeys(addresses), IN_LIST_SIZE):
+            for row in connection.execute(query, {"addresses": chunk}):
+                mailable, reasons, _ = decide(_evidence(row), settings)
+                if not mailable:
+                    skip[row.address] = reasons
+    return skip
 
 
 def export_exclusions_csv(

@@ -557,3 +557,22 @@ class AlertEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str | None] = mapped_column(String(320))
     detail: Mapped[str | None] = mapped_column(LongText)
+
+
+class ApiToken(Base):
+    """A token the HTTP API accepts (core/tokens.py): only its key id and a hash of the
+    whole token are kept, never the token itself. Revoked tokens stay, for the audit log."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # The public part of the token (`bd_<key_id>_<secret>`): how a request finds its row.
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the whole token
+    scope: Mapped[str] = mapped_column(String(16))  # read | verify
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(320))
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(320))

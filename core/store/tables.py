@@ -12,6 +12,7 @@ from sqlalchemy import Table
 from core.store.models import (
     AccountSnapshot,
     AddressSummary,
+    ApiToken,
     Confirmation,
     DailyCount,
     DailyDomainCount,
@@ -26,6 +27,7 @@ from core.store.models import (
     SuppressionSync,
 )
 
+API_TOKENS = cast(Table, ApiToken.__table__)
 CONFIRMATIONS = cast(Table, Confirmation.__table__)
 DAILY = cast(Table, DailyCount.__table__)
 DEAD_LETTERS = cast(Table, DeadLetter.__table__)

@@ -2,7 +2,7 @@
 per configuration set, alerts and their history
 
 Revision ID: 0007_alerts
-Revises: 0005_job_runs
+Revises: 0006_api_tokens
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision: str = "0007_alerts"
-down_revision: str | Sequence[str] | None = "0005_job_runs"
+down_revision: str | Sequence[str] | None = "0006_api_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
