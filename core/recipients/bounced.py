@@ -37,6 +37,7 @@ from core.recipients.confirmations import (
     confirmation_state,
     confirmed_addresses,
 )
+from core.store import search
 from core.store.db import translated_errors
 from core.store.tables import DAILY, FACTS, MIRROR, SUMMARIES, SYNCS
 from core.store.tables import USERS as DIRECTORY
@@ -224,16 +225,24 @@ def _contains(column: Any, term: str, dialect: str) -> ColumnElement[bool]:
 
 
 def _text_matches(term: str, dialect: str) -> ColumnElement[bool]:
-    # Matching addresses and matching directory entries are each found in one pass over
-    # their own table; the list then looks up only those addresses.
+    # Matching addresses and matching directory entries are each found in their own table;
+    # the list then looks up only those addresses. The trigram indexes (core.store.search)
+    # narrow the rows; the same LIKE as ever decides, so the index never changes the answer.
     named = SUMMARIES.alias("named")
     people = or_(
         *(_contains(DIRECTORY.c[name], term, dialect) for name in ("name", "company", "user_id"))
     )
-    matches = union(
-        select(named.c.address).where(_contains(named.c.address, term, dialect)),
-        select(DIRECTORY.c.address).where(people),
-    )
+    by_address = select(named.c.address).where(_contains(named.c.address, term, dialect))
+    by_person = select(DIRECTORY.c.address).where(people)
+    if dialect == "sqlite" and search.indexed(term):
+        phrase = search.fts_phrase(term)
+        addresses, persons = search.address_search(), search.people_search()
+        found = select(addresses.c.address).where(search.matches(addresses, phrase))
+        by_address = by_address.where(named.c.address.in_(found))
+        people_phrase = "{name company user_id} : " + phrase
+        known = select(persons.c.address).where(search.matches(persons, people_phrase))
+        by_person = by_person.where(DIRECTORY.c.address.in_(known))
+    matches = union(by_address, by_person)
     return SUMMARIES.c.address.in_(select(matches.subquery().c.address))
 
 
