@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, union
+from sqlalchemy import Connection, Engine, Select, and_, case, func, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.access import Action, Actor, require
@@ -129,7 +129,8 @@ def _describe_bounce(what: str, event: Event) -> str:
 def _evidence_query(cutoff: datetime, address: str | None) -> Select[Any]:
     """One row per address that has a bounce, a complaint or a suppression entry (or just
     `address`), with everything `decide` needs, in address order."""
-    base, soft, confirmed = _evidence_sources(cutoff, address)
+    base, confirmed = _evidence_sources(address)
+    in_window = SUMMARIES.c.last_soft_bounce_at >= cutoff
     return (
         select(
             base.c.address,
@@ -140,8 +141,11 @@ def _evidence_query(cutoff: datetime, address: str | None) -> Select[Any]:
             SUMMARIES.c.last_bounce_subtype,
             SUMMARIES.c.last_diagnostic_code,
             SUMMARIES.c.last_complaint_at,
-            soft.c.n,
-            soft.c.last,
+            # Only an address whose last soft bounce is inside the window has soft bounces
+            # there: only those count their facts (through the address index), and that last
+            # soft bounce is the window's. A grouped count over the facts read them all.
+            case((in_window, _soft_bounces_since(cutoff, base.c.address)), else_=0).label("n"),
+            case((in_window, SUMMARIES.c.last_soft_bounce_at), else_=None).label("last"),
             MIRROR.c.reason,
             MIRROR.c.last_update_time,
             MIRROR.c.first_seen_at,
@@ -149,7 +153,6 @@ def _evidence_query(cutoff: datetime, address: str | None) -> Select[Any]:
         )
         .select_from(
             base.outerjoin(SUMMARIES, SUMMARIES.c.address == base.c.address)
-            .outerjoin(soft, soft.c.address == base.c.address)
             .outerjoin(MIRROR, _listed(base.c.address))
             .outerjoin(confirmed, confirmed.c.address == base.c.address)
         )
@@ -157,31 +160,37 @@ def _evidence_query(cutoff: datetime, address: str | None) -> Select[Any]:
     )
 
 
-def _evidence_sources(cutoff: datetime, address: str | None) -> tuple[Any, Any, Any]:
-    """The addresses to judge, their soft bounces since `cutoff`, and the time of their
-    valid confirmation; each narrowed to `address` when one is given."""
+def _evidence_sources(address: str | None) -> tuple[Any, Any]:
+    """The addresses to judge and the time of their valid confirmation; each narrowed to
+    `address` when one is given."""
     has_events = or_(
         SUMMARIES.c.hard_count > 0, SUMMARIES.c.soft_count > 0, SUMMARIES.c.complaint_count > 0
     )
     bounced = select(SUMMARIES.c.address).where(has_events)
     listed = select(MIRROR.c.address).where(MIRROR.c.suppressed.is_(True))
-    soft = select(
-        FACTS.c.address, func.count().label("n"), func.max(FACTS.c.occurred_at).label("last")
-    ).where(
-        FACTS.c.kind == "bounce", FACTS.c.classification == "soft", FACTS.c.occurred_at >= cutoff
-    )
     valid = valid_confirmations()
     if address is not None:
         bounced = bounced.where(SUMMARIES.c.address == address)
         listed = listed.where(MIRROR.c.address == address)
-        soft = soft.where(FACTS.c.address == address)
         valid = valid.where(CONFIRMATIONS.c.address == address)
     valid_sq = valid.subquery("valid")
     confirmed = select(valid_sq.c.address, func.max(valid_sq.c.confirmed_at).label("at"))
     return (
         union(bounced, listed).subquery("base"),
-        soft.group_by(FACTS.c.address).subquery("soft"),
         confirmed.group_by(valid_sq.c.address).subquery("confirmed"),
+    )
+
+
+def _soft_bounces_since(cutoff: datetime, address: Any) -> Any:
+    return (
+        select(func.count())
+        .where(
+            FACTS.c.address == address,
+            FACTS.c.occurred_at >= cutoff,
+            FACTS.c.kind == "bounce",
+            FACTS.c.classification == "soft",
+        )
+        .scalar_subquery()
     )
 
 
