@@ -471,7 +471,7 @@ def list_bounced(
         query = query.add_columns(keys.c.total)
     with translated_errors(), engine.connect() as connection:
         synced = _mirror_synced(connection)
-        result = connection.execute(query).all()
+        result = list(connection.execute(query).all())
         if backwards:
             result.reverse()
         rows = [_to_row(values[:ROW_WIDTH], synced) for values in result]
