@@ -70,6 +70,7 @@ POLL_ROUND = 100
 MAX_POLL_ROUNDS = 200
 DEMO_METRIC_DAYS = 60  # the emulator seeds 60 days of CloudWatch history
 EMULATOR_FILE = "emulator.json"  # in the data dir: where the running demo's emulator listens
+STATUS_FILE = "demo.json"  # in the data dir: written when the demo's data is in (or failed)
 # Who the audit log says seeded the demo (through the same checked functions people use).
 DEMO_ACTOR = Actor("demo seeding", Role.OPERATOR)
 DEMO_BUCKET = "bouncedesk-demo-imports"  # in the emulator's S3, for suppression import jobs
@@ -244,6 +245,8 @@ class DemoStartup:
 
     def run(self) -> None:
         """Start the emulator, then fill the database (in the seeding thread)."""
+        status = self.data_dir / STATUS_FILE
+        status.unlink(missing_ok=True)
         try:
             self._say("starting the local SES emulator")
             environment = _environment_for(self.settings, self.data_dir)
@@ -271,6 +274,9 @@ class DemoStartup:
             with self._lock:
                 self.step = "ready" if self._error is None else "failed"
                 self.generation += 1
+            # For scripts and browser tests that must wait for the data, as people need not.
+            done = {"status": self.step, "notes": list(self.notes)}
+            status.write_text(json.dumps(done, indent=2), encoding="utf-8")
             self._emulator_up.set()
             self._finished.set()
 
