@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard clean
+.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard bench-demo clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,9 @@ bench-suppression: install
 
 bench-dashboard: install
 	$(PY) bench/dashboard.py
+
+bench-demo: install
+	$(PY) bench/demo.py
 
 clean:
 	rm -rf $(VENV) test-output
