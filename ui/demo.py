@@ -70,6 +70,7 @@ POLL_ROUND = 100
 MAX_POLL_ROUNDS = 200
 DEMO_METRIC_DAYS = 60  # the emulator seeds 60 days of CloudWatch history
 EMULATOR_FILE = "emulator.json"  # in the data dir: where the running demo's emulator listens
+EMULATOR_START_TIMEOUT = 240.0  # seconds
 STATUS_FILE = "demo.json"  # in the data dir: written when the demo's data is in (or failed)
 # Who the audit log says seeded the demo (through the same checked functions people use).
 DEMO_ACTOR = Actor("demo seeding", Role.OPERATOR)
@@ -332,7 +333,8 @@ def _environment_for(settings: Settings, data_dir: Path) -> DemoEnvironment:
 
 def _start_emulator(data_dir: Path) -> EmulatorHandle:
     try:
-        return start_emulator(seed="demo", data_dir=data_dir)
+        # In the background nobody waits on it: give a busy machine time (the default is 60 s).
+        return start_emulator(seed="demo", data_dir=data_dir, timeout=EMULATOR_START_TIMEOUT)
     except (EmulatorStartError, OSError) as exc:
         raise BounceDeskError(f"the demo could not start the local SES emulator: {exc}") from exc
 
