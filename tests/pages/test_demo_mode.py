@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core.settings import load_settings
 from core.store.db import make_engine
 from core.store.models import DirectoryUser, Fact, SuppressedDestination
-from ui.demo import aws_configured, demo_requested, ensure_demo, start_demo
+from ui.demo import EMULATOR_START_TIMEOUT, aws_configured, demo_requested, ensure_demo, start_demo
 
 
 def test_the_demo_starts_only_when_no_aws_configuration_exists(tmp_path: Path):
@@ -102,7 +102,7 @@ def test_the_dashboard_start_returns_at_once_and_seeds_through_the_real_paths_be
     assert startup.active and startup.seeding
     assert startup.settings.database_url == f"sqlite:///{tmp_path.as_posix()}/bouncedesk.db"
     first_step = startup.generation
-    environment = startup.wait(timeout=300)
+    environment = startup.wait(timeout=EMULATOR_START_TIMEOUT + 300)
     try:
         assert not startup.seeding and startup.generation > first_step
         assert environment.seeded_now
