@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 .PHONY: install run test lint bench-ingest bench-suppression bench-dashboard bench-alerts bench-api \
-	clean lambda-zip deploy-roles container-base container
+	bench-demo clean lambda-zip deploy-roles container-base container
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,7 @@ bench-dashboard: install
 
 bench-alerts: install
 	$(PY) bench/alerts.py
+
 # Deployment (docs/deploy.md): the Lambda package for deploy/template.yaml, the template's
 # role policies from iam/, and the dashboard image (on a local debootstrap base).
 LAMBDA_PYTHON ?= 3.12
@@ -53,8 +54,11 @@ container-base:
 
 container:
 	docker build --network host -t bouncedesk:latest .
+
 bench-api: install
 	$(PY) bench/api.py
+bench-demo: install
+	$(PY) bench/demo.py
 
 clean:
 	rm -rf $(VENV) test-output build

@@ -94,14 +94,16 @@ PAGES = [
 
 def sidebar(actor: Actor) -> None:
     """Who is acting, with which role, against what: shown on every page."""
-    env = resources.environment()
+    start = resources.startup()
     with st.sidebar:
-        if env.active:
+        if start.active:
             st.badge("Demo data", icon=":material/science:", color="orange")
             st.caption(
                 "Running against a local SES emulator with generated data. "
                 "Nothing here reaches AWS."
             )
+            if start.seeding:
+                demo_progress()
         # Names come from the identity provider or configuration: plain text, never Markdown.
         st.text(identity.describe(actor))
         if identity.sign_in_configured():
@@ -110,12 +112,16 @@ def sidebar(actor: Actor) -> None:
         with st.expander(
             "Connection", expanded=False, icon=":material/lan:", key="sidebar_connection"
         ):
-            st.text(f"Database: {env.database_label}")
-            endpoint = env.endpoint_url or "AWS (default endpoints)"
-            st.text(f"SES endpoint: {endpoint}")
-            region = env.region or env.settings.aws_region or "from the AWS configuration"
-            st.text(f"Region: {region}")
-            for note in env.notes:
+            st.text(f"Database: {start.database_label}")
+            if start.seeding:
+                st.text("SES endpoint: the demo's emulator (starting)")
+            else:
+                env = resources.environment()
+                endpoint = env.endpoint_url or "AWS (default endpoints)"
+                st.text(f"SES endpoint: {endpoint}")
+                region = env.region or env.settings.aws_region or "from the AWS configuration"
+                st.text(f"Region: {region}")
+            for note in start.notes:
                 st.text(note)
 
 
@@ -132,10 +138,23 @@ def job_warnings() -> None:
         )
 
 
+@st.fragment(run_every=2)
+def demo_progress() -> None:
+    """While the demo loads: what it is doing; the page redraws as each step lands."""
+    start = resources.startup()
+    shown = st.session_state.get("sidebar_demo_generation")
+    if shown is not None and shown != start.generation:
+        st.session_state["sidebar_demo_generation"] = start.generation
+        st.rerun(scope="app")
+    st.session_state["sidebar_demo_generation"] = start.generation
+    if start.seeding:
+        st.caption(f"Loading the demo data: {start.step}…")
+
+
 # Navigation first: the page list shows at once, even while the demo seeds its data.
 page = st.navigation(PAGES, position="sidebar")
 try:
-    resources.environment()
+    resources.startup()
 except BounceDeskError as exc:
     st.error(f"Bounce Desk cannot start: {exc}", icon=":material/error:")
     st.stop()

@@ -49,6 +49,23 @@ _BY_TYPE: dict[type, Callable[[Any], str]] = {
 }
 
 
+# What csv.writer already writes exactly as `safe_cell` would: None as empty, numbers by
+# str/repr, datetimes and dates by str() (which is isoformat with a space). Rows pass these
+# through untouched, so an export spends its time on the cells that need a look: text.
+_AS_IS = frozenset({type(None), int, float, datetime, date})
+
+
+def _cells(row: Sequence[Any]) -> list[Any]:
+    return [
+        value
+        if (kind := type(value)) in _AS_IS
+        else _text(value)
+        if kind is str
+        else safe_cell(value)
+        for value in row
+    ]
+
+
 def write_csv(
     rows: Iterable[Sequence[Any]],
     header: Sequence[str],
@@ -66,7 +83,7 @@ def write_csv(
         writer.writerow([safe_cell(name) for name in header])
         count = 0
         for row in rows:
-            writer.writerow([safe_cell(value) for value in row])
+            writer.writerow(_cells(row))
             count += 1
         text.flush()
         return count

@@ -23,14 +23,16 @@ confirm_refusal = identity.refusal(actor, Action.CONFIRM)
 remove_refusal = identity.refusal(actor, Action.REMOVE_CONFIRMED)
 
 with feedback.reported("load the bounced users"):
-    page = pager.fetch(PREFIX, lambda number, size: queries.bounced_page(db, flt, number, size))
+    page = pager.fetch_keyset(
+        PREFIX, lambda cursor, size: queries.bounced_page(db, flt, cursor, size)
+    )
     frame, total = page.rows, page.total
 
     if total == 0:
         feedback.empty_state("No bounced addresses match these filters.")
     else:
         selected = bounced_view.table(PREFIX, frame)
-        pager.controls(PREFIX, page, f"{total:,} addresses match.")
+        pager.keyset_controls(PREFIX, page, f"{total:,} addresses match.")
 
         addresses = [str(frame.iloc[i]["address"]) for i in selected]
         st.caption(

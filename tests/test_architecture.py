@@ -158,8 +158,8 @@ def test_pages_take_only_types_and_constants_from_core() -> None:
 
 
 # What a pager draws or keeps: its session-state keys and its widgets' labels.
-PAGING_TEXT = ("_page", "_page_size")
-PAGING_LABELS = ("Rows per page", "Page (of")
+PAGING_TEXT = ("_page", "_page_size", "_cursor")
+PAGING_LABELS = ("Rows per page", "Page (of", "Next page", "Previous page", "First page")
 
 
 def test_only_the_pager_draws_paging_widgets() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -87,3 +88,20 @@ def test_the_output_stream_stays_open_for_the_caller() -> None:
     write_csv([], ["only", "header"], out)
     out.write(b"more")
     assert out.getvalue() == b"only,header\r\nmore"
+
+
+def test_write_csv_writes_every_kind_of_value_exactly_as_safe_cell_says() -> None:
+    """write_csv lets csv.writer format None, numbers and times itself (for speed): the
+    bytes must be the same as cell-by-cell `safe_cell`."""
+    row = [
+        None, 0, -3, 2**70, 1.5, -0.1, 1e-300, float("inf"), True, False,
+        datetime(2026, 10, 1, 9, 30), datetime(2026, 10, 1, 9, 30, 0, 1500), date(2026, 1, 2),
+        "=1+1", "-x", "plain", "＝全角", "", Decimal("-1.5"), "tab\there", "\r",
+    ]  # fmt: skip
+    out = io.BytesIO()
+    write_csv([row], ["h"] * len(row), out)
+    expected = io.StringIO(newline="")
+    csv.writer(expected, lineterminator="\r\n").writerows(
+        [["h"] * len(row), [safe_cell(v) for v in row]]
+    )
+    assert out.getvalue().decode("utf-8") == expected.getvalue()

@@ -22,6 +22,7 @@ import dataclasses
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,8 @@ POLL_ROUND = 100
 MAX_POLL_ROUNDS = 200
 DEMO_METRIC_DAYS = 60  # the emulator seeds 60 days of CloudWatch history
 EMULATOR_FILE = "emulator.json"  # in the data dir: where the running demo's emulator listens
+EMULATOR_START_TIMEOUT = 240.0  # seconds
+STATUS_FILE = "demo.json"  # in the data dir: written when the demo's data is in (or failed)
 # Who the audit log says seeded the demo (through the same checked functions people use).
 DEMO_ACTOR = Actor("demo seeding", Role.OPERATOR)
 DEMO_BUCKET = "bouncedesk-demo-imports"  # in the emulator's S3, for suppression import jobs
@@ -164,21 +167,160 @@ def ensure_demo(
 
     Outside demo mode this only returns `settings` unchanged. In demo mode the emulator runs
     until the process exits; the returned environment is the only thing that knows where.
-    `environ` (default ``os.environ``) is read, never changed.
+    `environ` (default ``os.environ``) is read, never changed. This waits for the seeding;
+    the dashboard uses `start_demo`, which does not.
     """
+    startup = start_demo(settings, data_dir, progress=progress, environ=environ, background=False)
+    return startup.wait()
+
+
+def start_demo(
+    settings: Settings,
+    data_dir: Path | None = None,
+    *,
+    progress: Step | None = None,
+    environ: Mapping[str, str] | None = None,
+    background: bool = True,
+) -> DemoStartup:
+    """Begin the demo if it applies and return at once (`background`): the demo database's
+    settings are known straight away, so pages draw from it while a thread starts the
+    emulator and fills the database through the same real code paths as `ensure_demo`."""
     if not demo_requested(environ) and not settings.demo:
-        return DemoEnvironment(settings=settings, active=False)
-    step = progress or (lambda message: LOG.info("demo: %s", message))
+        return DemoStartup.ready(DemoEnvironment(settings=settings, active=False))
     data_dir = Path(data_dir or settings.demo_data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     unchecked = "verify_sns_sqs" not in settings.model_fields_set
-    settings = _demo_settings(settings, data_dir)
+    startup = DemoStartup(_demo_settings(settings, data_dir), data_dir, unchecked, progress)
+    if background:
+        threading.Thread(target=startup.run, name="demo-seeding", daemon=True).start()
+    else:
+        startup.run()
+    return startup
 
-    step("starting the local SES emulator")
+
+class DemoStartup:
+    """A demo on its way up: its settings at once, its environment once the emulator
+    listens, its data once seeding is done. Thread-safe; `generation` counts the steps
+    finished, so cached reads keyed on it refresh as the data arrives."""
+
+    def __init__(
+        self, settings: Settings, data_dir: Path, unchecked: bool, progress: Step | None
+    ) -> None:
+        self.settings = settings
+        self.active = True
+        self.data_dir = data_dir
+        self._unchecked = unchecked
+        self._progress = progress or (lambda message: LOG.info("demo: %s", message))
+        self._lock = threading.Lock()
+        self._emulator_up = threading.Event()
+        self._finished = threading.Event()
+        self._environment: DemoEnvironment | None = None
+        self._error: BaseException | None = None
+        self.step = "starting"
+        self.generation = 0
+
+    @classmethod
+    def ready(cls, environment: DemoEnvironment) -> DemoStartup:
+        """A start with nothing left to do (no demo: the configured AWS account)."""
+        startup = cls(environment.settings, Path("."), False, None)
+        startup.active = environment.active
+        startup._environment = environment
+        startup.step = "ready"
+        startup._emulator_up.set()
+        startup._finished.set()
+        return startup
+
+    @property
+    def database_label(self) -> str:
+        return describe_database_url(self.settings.database_url)
+
+    @property
+    def seeding(self) -> bool:
+        """True until the demo data is in (or its start failed)."""
+        return not self._finished.is_set()
+
+    def _say(self, message: str) -> None:
+        with self._lock:
+            self.step = message
+            self.generation += 1
+        self._progress(message)
+
+    def run(self) -> None:
+        """Start the emulator, then fill the database (in the seeding thread)."""
+        status = self.data_dir / STATUS_FILE
+        status.unlink(missing_ok=True)
+        try:
+            self._say("starting the local SES emulator")
+            environment = _environment_for(self.settings, self.data_dir)
+            with self._lock:
+                self._environment = environment
+            self._emulator_up.set()
+            engine = make_engine(self.settings.database_url)
+            try:
+                notes, seeded = _fill(environment, engine, self._say)
+            finally:
+                engine.dispose()
+            if self._unchecked:
+                notes.append(
+                    "SNS signatures are not checked in the demo: the emulator cannot sign as AWS."
+                )
+            with self._lock:
+                self._environment = dataclasses.replace(
+                    environment, seeded_now=seeded, notes=tuple(notes)
+                )
+        except BaseException as exc:  # noqa: BLE001 - kept, and raised to whoever waits
+            LOG.warning("demo start failed: %s", exc)
+            with self._lock:
+                self._error = exc
+        finally:
+            with self._lock:
+                self.step = "ready" if self._error is None else "failed"
+                self.generation += 1
+            # For scripts and browser tests that must wait for the data, as people need not.
+            done = {"status": self.step, "notes": list(self.notes)}
+            status.write_text(json.dumps(done, indent=2), encoding="utf-8")
+            self._emulator_up.set()
+            self._finished.set()
+
+    def environment(self, timeout: float = 120.0) -> DemoEnvironment:
+        """The environment to reach AWS (the emulator), waiting until it listens."""
+        if not self._emulator_up.wait(timeout):
+            raise BounceDeskError("the demo's SES emulator is still starting; try again")
+        with self._lock:
+            if self._environment is None:
+                raise _start_failure(self._error)
+            return self._environment
+
+    def wait(self, timeout: float | None = None) -> DemoEnvironment:
+        """The environment once the demo data is in (raises what made the start fail)."""
+        if not self._finished.wait(timeout):
+            raise BounceDeskError("the demo is still loading its data")
+        with self._lock:
+            if self._error is not None:
+                raise _start_failure(self._error)
+            assert self._environment is not None  # set by a run that did not fail
+            return self._environment
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        with self._lock:
+            if self._error is not None:
+                return (f"the demo could not start: {self._error}",)
+            return self._environment.notes if self._environment else ()
+
+
+def _start_failure(error: BaseException | None) -> BounceDeskError:
+    if isinstance(error, BounceDeskError):
+        return error
+    return BounceDeskError(f"the demo could not start: {error}")
+
+
+def _environment_for(settings: Settings, data_dir: Path) -> DemoEnvironment:
+    """Start the emulator and describe it."""
     handle = _start_emulator(data_dir / "emulator")
     atexit.register(_stop_quietly, handle)
     _describe_emulator(data_dir / EMULATOR_FILE, handle)
-    environment = DemoEnvironment(
+    return DemoEnvironment(
         settings=settings,
         active=True,
         endpoint_url=handle.endpoint_url,
@@ -189,19 +331,11 @@ def ensure_demo(
         handle=handle,
     )
 
-    engine = make_engine(settings.database_url)
-    try:
-        notes, seeded = _fill(environment, engine, step)
-    finally:
-        engine.dispose()
-    if unchecked:
-        notes.append("SNS signatures are not checked in the demo: the emulator cannot sign as AWS.")
-    return dataclasses.replace(environment, seeded_now=seeded, notes=tuple(notes))
-
 
 def _start_emulator(data_dir: Path) -> EmulatorHandle:
     try:
-        return start_emulator(seed="demo", data_dir=data_dir)
+        # In the background nobody waits on it: give a busy machine time (the default is 60 s).
+        return start_emulator(seed="demo", data_dir=data_dir, timeout=EMULATOR_START_TIMEOUT)
     except (EmulatorStartError, OSError) as exc:
         raise BounceDeskError(f"the demo could not start the local SES emulator: {exc}") from exc
 

@@ -5,12 +5,18 @@ A pager is named by its page's prefix and keeps two things in session state (int
 per page when the page offers a choice (its select box). Queries do the paging in the
 database; `fetch` asks for one page, and for page 1 instead when the filters shrank the
 result under the page that was shown. Only this module draws paging widgets.
+
+A long list pages by keyset instead (`fetch_keyset`, `keyset_controls`): the query hands
+back a cursor for the next and the previous page, kept in ``{prefix}_cursor`` (a string),
+so page 200 costs what page 1 costs. Such a pager moves one page at a time (first,
+previous, next): a cursor cannot jump to page N. "Page N of M" counts the pages walked and
+the pages the current total fills, so it stays true while nothing is ingested meanwhile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 import streamlit as st
@@ -44,9 +50,14 @@ def _size_key(prefix: str) -> str:
     return f"{prefix}_page_size"
 
 
+def _cursor_key(prefix: str) -> str:
+    return f"{prefix}_cursor"
+
+
 def restart(prefix: str) -> None:
     """Back to page 1 (a filter callback: the rows change under the page shown)."""
     st.session_state[_number_key(prefix)] = 1
+    st.session_state[_cursor_key(prefix)] = None
 
 
 def page_size(prefix: str, default: int = DEFAULT_PAGE_SIZE) -> int:
@@ -87,3 +98,55 @@ def controls(prefix: str, page: Page[Any], caption: str) -> None:
     left, right = st.columns([1, 3], vertical_alignment="bottom")
     left.number_input(f"Page (of {page.count})", min_value=1, max_value=page.count, step=1, key=key)
     right.caption(caption)
+
+
+@dataclass(frozen=True)
+class KeysetPage(Page[Rows]):
+    """A page reached by cursor, with the cursors of its neighbours (None: no page there)."""
+
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+
+KeysetLoad = Callable[[str | None, int], tuple[Rows, int, str | None, str | None]]
+
+
+def fetch_keyset(
+    prefix: str, load: KeysetLoad[Rows], *, size: int | None = None
+) -> KeysetPage[Rows]:
+    """The page to show: `load(cursor, page_size)` returns (rows, total matching, next
+    cursor, previous cursor); cursor None is the first page."""
+    size = size or page_size(prefix)
+    number = max(1, int(st.session_state.get(_number_key(prefix), 1)))
+    cursor = st.session_state.get(_cursor_key(prefix)) if number > 1 else None
+    rows, total, following, preceding = load(cursor, size)
+    if cursor is not None and following is None and preceding is None:
+        # Nothing is left beyond the cursor (the rows changed under it): the first page.
+        number, cursor = 1, None
+        rows, total, following, preceding = load(None, size)
+    page = KeysetPage(rows, total, number, size, following, preceding)
+    return replace(page, number=min(number, page.count)) if number > page.count else page
+
+
+def _walk(prefix: str, cursor: str | None, number: int) -> None:
+    st.session_state[_cursor_key(prefix)] = cursor
+    st.session_state[_number_key(prefix)] = number
+
+
+def keyset_controls(prefix: str, page: KeysetPage[Any], caption: str) -> None:
+    """First / Previous / Next buttons, "Page N of M" and `caption` (our words) beside them."""
+    first, back, forward, text = st.columns([1, 1, 1, 5], vertical_alignment="center")
+    first.button(
+        "First page", key=f"{prefix}_first", disabled=page.number <= 1,
+        on_click=_walk, args=(prefix, None, 1),
+    )  # fmt: skip
+    at_start = page.previous_cursor is None or page.number <= 1
+    back.button(
+        "Previous page", key=f"{prefix}_previous", disabled=at_start,
+        on_click=_walk, args=(prefix, page.previous_cursor, page.number - 1),
+    )  # fmt: skip
+    forward.button(
+        "Next page", key=f"{prefix}_next", disabled=page.next_cursor is None,
+        on_click=_walk, args=(prefix, page.next_cursor, page.number + 1),
+    )  # fmt: skip
+    text.caption(f"Page {page.number} of {page.count}. {caption}")

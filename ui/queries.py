@@ -196,13 +196,14 @@ def _filter_hash(flt: BouncedFilter) -> tuple[object, ...]:
 
 @st.cache_data(ttl=TTL, show_spinner=False, hash_funcs={BouncedFilter: _filter_hash})
 def bounced_page(
-    db: str, flt: BouncedFilter, page: int, page_size: int
-) -> tuple[pd.DataFrame, int]:
-    """One page of the bounced list, in display columns, and the total matching."""
-    found = bounced.list_bounced(resources.engine(), flt, page=page, page_size=page_size)
+    db: str, flt: BouncedFilter, cursor: str | None, page_size: int
+) -> tuple[pd.DataFrame, int, str | None, str | None]:
+    """One keyset page of the bounced list in display columns (cursor None: the first),
+    the total matching, and the cursors of the next and previous pages."""
+    found = bounced.list_bounced(resources.engine(), flt, cursor=cursor, page_size=page_size)
     frame = _frame(found.rows, list(BOUNCED_COLUMNS))
     frame = frame[list(BOUNCED_COLUMNS)].rename(columns=BOUNCED_COLUMNS)
-    return frame, found.total
+    return frame, found.total, found.next_cursor, found.previous_cursor
 
 
 def bounced_csv(db: str, actor: Actor, flt: BouncedFilter, bom: bool) -> bytes:

@@ -13,20 +13,26 @@ import streamlit as st
 from core.ses.gateway import SesGateway
 from core.settings import Settings, load_settings
 from core.store.db import make_engine
-from ui.demo import DemoEnvironment, ensure_demo
+from ui.demo import DemoEnvironment, DemoStartup, start_demo
 
 if TYPE_CHECKING:  # types only: the page layer never talks to the database itself
     from sqlalchemy import Engine
 
 
-@st.cache_resource(show_spinner="Starting Bounce Desk… (the demo seeds its data on first start)")
+@st.cache_resource(show_spinner=False)
+def startup() -> DemoStartup:
+    """Settings validated once, and the demo begun (in the background) when no AWS
+    configuration exists: pages draw from the database at once while it fills."""
+    return start_demo(load_settings())
+
+
 def environment() -> DemoEnvironment:
-    """Settings validated once, and the demo started when no AWS configuration exists."""
-    return ensure_demo(load_settings())
+    """Where AWS is (the demo's emulator once it listens: this waits for it)."""
+    return startup().environment()
 
 
 def settings() -> Settings:
-    return environment().settings
+    return startup().settings
 
 
 @st.cache_resource(show_spinner=False)
@@ -39,7 +45,11 @@ def engine() -> Engine:
 
 
 def database_key() -> str:
-    """What cached queries are keyed on, so two databases never share a cache entry."""
+    """What cached queries are keyed on, so two databases never share a cache entry; while
+    the demo seeds, each finished step is a new key, so pages show the data as it arrives."""
+    start = startup()
+    if start.seeding:
+        return f"{settings().database_url}#demo-step-{start.generation}"
     return settings().database_url
 
 

@@ -15,12 +15,13 @@ Filter semantics, chosen so each filter matches a column the page shows:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO, Literal
 
-from sqlalchemy import Connection, Engine, Select, func, literal, or_, select, union
+from sqlalchemy import Connection, Engine, Select, and_, func, literal, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.access import Action, Actor, require
@@ -37,6 +38,7 @@ from core.recipients.confirmations import (
     confirmation_state,
     confirmed_addresses,
 )
+from core.store import search
 from core.store.db import translated_errors
 from core.store.tables import DAILY, FACTS, MIRROR, SUMMARIES, SYNCS
 from core.store.tables import USERS as DIRECTORY
@@ -118,8 +120,13 @@ ROW_WIDTH = len(BOUNCED_HEADER)
 
 @dataclass(frozen=True, slots=True)
 class BouncedPage:
+    """One page and the total matching. `next_cursor` / `previous_cursor` ask for the
+    pages after and before this one (None when there is none that way)."""
+
     rows: list[BouncedRow]
     total: int
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,16 +231,24 @@ def _contains(column: Any, term: str, dialect: str) -> ColumnElement[bool]:
 
 
 def _text_matches(term: str, dialect: str) -> ColumnElement[bool]:
-    # Matching addresses and matching directory entries are each found in one pass over
-    # their own table; the list then looks up only those addresses.
+    # Matching addresses and matching directory entries are each found in their own table;
+    # the list then looks up only those addresses. The trigram indexes (core.store.search)
+    # narrow the rows; the same LIKE as ever decides, so the index never changes the answer.
     named = SUMMARIES.alias("named")
     people = or_(
         *(_contains(DIRECTORY.c[name], term, dialect) for name in ("name", "company", "user_id"))
     )
-    matches = union(
-        select(named.c.address).where(_contains(named.c.address, term, dialect)),
-        select(DIRECTORY.c.address).where(people),
-    )
+    by_address = select(named.c.address).where(_contains(named.c.address, term, dialect))
+    by_person = select(DIRECTORY.c.address).where(people)
+    if dialect == "sqlite" and search.indexed(term):
+        phrase = search.fts_phrase(term)
+        addresses, persons = search.address_search(), search.people_search()
+        found = select(addresses.c.address).where(search.matches(addresses, phrase))
+        by_address = by_address.where(named.c.address.in_(found))
+        people_phrase = "{name company user_id} : " + phrase
+        known = select(persons.c.address).where(search.matches(persons, people_phrase))
+        by_person = by_person.where(DIRECTORY.c.address.in_(known))
+    matches = union(by_address, by_person)
     return SUMMARIES.c.address.in_(select(matches.subquery().c.address))
 
 
@@ -330,30 +345,99 @@ def _mirror_synced(connection: Connection) -> bool:
     return connection.scalar(query) is not None
 
 
-def _order(sort: str, columns: Any) -> list[Any]:
-    """ORDER BY for a sort name, on `columns` (the summaries' or a page subquery's)."""
+def _order(sort: str, columns: Any, *, reverse: bool = False) -> list[Any]:
+    """ORDER BY for a sort name, on `columns` (the summaries' or a page subquery's);
+    `reverse` walks the same order backwards (a keyset page before a cursor)."""
     if sort not in SORTS:
         raise InvalidInput(f"unknown sort {sort!r}; use one of {sorted(SORTS)}")
     name, descending = SORTS[sort]
-    first = columns[name].desc() if descending else columns[name].asc()
-    return [first] if name == "address" else [first, columns["address"]]
+    first = columns[name].desc() if descending != reverse else columns[name].asc()
+    tie = columns["address"].desc() if reverse else columns["address"].asc()
+    return [first] if name == "address" else [first, tie]
 
 
 def _page_keys(
-    conditions: list[ColumnElement[bool]], sort: str, page: int, size: int, with_total: bool
+    conditions: list[ColumnElement[bool]],
+    sort: str,
+    size: int,
+    with_total: bool,
+    *,
+    page: int = 1,
+    cursor: Cursor | None = None,
 ) -> Any:
     """The addresses of one page (and their sort key), paged on the indexed sort key alone;
     the joined rows are built for these only. The outer query sorts by this subquery's
-    columns so the database starts from the page, not from the whole table."""
-    order = _order(sort, SUMMARIES.c)
+    columns so the database starts from the page, not from the whole table.
+
+    With a cursor the page starts just after (or ends just before) the cursor's row: a
+    range on the index, so page 200 costs what page 1 costs. Without one, OFFSET."""
+    backwards = cursor is not None and cursor.before
+    order = _order(sort, SUMMARIES.c, reverse=backwards)
     sort_column = SORTS[sort][0]
     columns: list[Any] = [SUMMARIES.c.address]
     if sort_column != "address":
         columns.append(SUMMARIES.c[sort_column])
     if with_total:
-        columns.append(func.count().over().label("total"))
-    query = select(*columns).where(*conditions).order_by(*order)
-    return query.limit(size).offset((page - 1) * size).subquery("page")
+        # The total is of the whole filter, not of the rows past a cursor.
+        columns.append(_total_of(conditions) if cursor else func.count().over().label("total"))
+    query = select(*columns).where(*conditions).order_by(*order).limit(size)
+    if cursor is not None:
+        return query.where(_beyond(sort, cursor)).subquery("page")
+    return query.offset((page - 1) * size).subquery("page")
+
+
+def _total_of(conditions: list[ColumnElement[bool]]) -> Any:
+    counted = select(func.count()).select_from(SUMMARIES).where(*conditions)
+    return counted.scalar_subquery().label("total")
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a keyset page starts: just after (or, `before`, just before) the row whose
+    sort key is `value` and whose address is `address`. Sent as an opaque string."""
+
+    sort: str
+    value: Any
+    address: str
+    before: bool = False
+
+    def encode(self) -> str:
+        value = self.value.isoformat() if isinstance(self.value, datetime) else self.value
+        payload = [self.sort, value, self.address, self.before]
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str, sort: str) -> Cursor:
+        try:
+            name, value, address, before = json.loads(text)
+            if name != sort or not isinstance(address, str):
+                raise ValueError("a cursor of another sort")
+            if SORTS[name][0] == "last_event_at":
+                value = datetime.fromisoformat(value)
+            elif SORTS[name][0] != "address":
+                value = int(value)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise InvalidInput(f"not a page cursor of this list: {text[:80]!r}") from exc
+        return cls(name, value, address, bool(before))
+
+
+def _beyond(sort: str, cursor: Cursor) -> ColumnElement[bool]:
+    """The rows after the cursor in the list's order (before it when `cursor.before`),
+    written as an index range plus a tie-break so the database seeks instead of scanning."""
+    name, descending = SORTS[sort]
+    address = SUMMARIES.c.address
+    later_address = address < cursor.address if cursor.before else address > cursor.address
+    if name == "address":
+        return later_address
+    column = SUMMARIES.c[name]
+    forward = descending != cursor.before  # the sort key falls as the rows go on
+    past = column < cursor.value if forward else column > cursor.value
+    within = column <= cursor.value if forward else column >= cursor.value
+    return and_(within, or_(past, and_(column == cursor.value, later_address)))
+
+
+def _cursor_of(row: BouncedRow, sort_value: Any, sort: str, *, before: bool) -> str:
+    return Cursor(sort, sort_value, row.address, before).encode()
 
 
 def list_bounced(
@@ -363,28 +447,67 @@ def list_bounced(
     page: int = 1,
     page_size: int = 50,
     sort: str = "last_event_desc",
+    cursor: str | None = None,
 ) -> BouncedPage:
-    """One page of bounced addresses (at least one bounce or complaint) and the total."""
+    """One page of bounced addresses (at least one bounce or complaint) and the total.
+
+    `page` pages by OFFSET; `cursor` (a `next_cursor` or `previous_cursor` of a page)
+    pages by keyset instead, at the same cost wherever it is. Keyset pages never repeat a
+    row or skip one that stays put while others are ingested: new addresses land before
+    the cursor. An address that gets a new event moves to where its new sort key puts it."""
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"page must be >= 1 and page_size 1..{MAX_PAGE_SIZE}")
     conditions = filter_conditions(flt, engine.dialect.name)
+    place = Cursor.decode(cursor, sort) if cursor else None
     # A text term can only be matched by scanning: count in the same statement rather
     # than scanning a second time. Other filters count cheaply through indexes.
     inline_count = bool(flt.text and flt.text.strip())
-    keys = _page_keys(conditions, sort, page, page_size, inline_count)
-    query = _rows_query(keys).order_by(*_order(sort, keys.c))
+    keys = _page_keys(conditions, sort, page_size, inline_count, page=page, cursor=place)
+    backwards = place is not None and place.before
+    query = _rows_query(keys).order_by(*_order(sort, keys.c, reverse=backwards))
+    sort_column = SORTS[sort][0]
+    query = query.add_columns(keys.c[sort_column] if sort_column != "address" else keys.c.address)
     if inline_count:
         query = query.add_columns(keys.c.total)
     with translated_errors(), engine.connect() as connection:
         synced = _mirror_synced(connection)
-        result = connection.execute(query).all()
+        result = list(connection.execute(query).all())
+        if backwards:
+            result.reverse()
         rows = [_to_row(values[:ROW_WIDTH], synced) for values in result]
-        if inline_count and (result or page == 1):
-            total = int(result[0].total) if result else 0
+        if inline_count and result:
+            total = int(result[0][ROW_WIDTH + 1])
+        elif inline_count and page == 1 and place is None:
+            total = 0
         else:
             count = select(func.count()).select_from(SUMMARIES).where(*conditions)
             total = int(connection.scalar(count) or 0)
-    return BouncedPage(rows=rows, total=total)
+    return BouncedPage(rows, total, *_neighbours(rows, result, sort, page, page_size, place, total))
+
+
+def _neighbours(
+    rows: list[BouncedRow],
+    result: Any,
+    sort: str,
+    page: int,
+    size: int,
+    place: Cursor | None,
+    total: int,
+) -> tuple[str | None, str | None]:
+    """The cursors of the next and the previous page, when there may be one."""
+    if not rows:
+        return None, None
+    first, last = result[0][ROW_WIDTH], result[-1][ROW_WIDTH]
+    full = len(rows) == size
+    if place is None:
+        more_after = page * size < total
+        more_before = page > 1
+    else:
+        more_after = full or place.before
+        more_before = full or not place.before
+    following = _cursor_of(rows[-1], last, sort, before=False) if more_after else None
+    preceding = _cursor_of(rows[0], first, sort, before=True) if more_before else None
+    return following, preceding
 
 
 def iter_bounced(

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browserkit import ACTOR, CHROMIUM, CHROMIUM_ARGS, OUTPUT, ROOT, DemoServer
+from browserkit import ACTOR, CHROMIUM, CHROMIUM_ARGS, DEMO_TIMEOUT, OUTPUT, ROOT, DemoServer
+
+from ui.demo import STATUS_FILE
 
 START_TIMEOUT = 60  # s, for /_stcore/health
 
@@ -77,8 +79,27 @@ def _wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> N
     raise RuntimeError(f"streamlit not healthy after {START_TIMEOUT} s")
 
 
+def _wait_for_demo_data(
+    browser: Any, url: str, data_dir: Path, process: subprocess.Popen[bytes], log: Path
+) -> None:
+    """The dashboard answers at once and seeds in the background once a first visitor
+    opens it: the journeys need the data, so open it and wait for the demo's status file
+    (ui.demo.STATUS_FILE)."""
+    visitor = browser.new_page()
+    visitor.goto(url)
+    deadline = time.monotonic() + DEMO_TIMEOUT / 1000
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text(errors='replace')}")
+        if (data_dir / STATUS_FILE).exists():
+            visitor.close()
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"the demo data was not in after {DEMO_TIMEOUT / 1000} s")
+
+
 @pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+def demo_server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[DemoServer]:
     data_dir = tmp_path_factory.mktemp("demo")
     (data_dir / "bouncedesk.toml").write_text("", encoding="utf-8")
     port = _free_port()
@@ -103,6 +124,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
         )
         try:
             _wait_for_health(url, process, log)
+            _wait_for_demo_data(browser, url, data_dir, process, log)
             yield DemoServer(url, data_dir, f"sqlite:///{data_dir / 'bouncedesk.db'}", log)
         finally:
             _stop(process)

@@ -12,7 +12,7 @@ from core.alerts.lifecycle import AlertFilter, list_alerts
 from core.settings import load_settings
 from core.store.db import make_engine
 from core.store.models import DirectoryUser, Fact, SuppressedDestination
-from ui.demo import aws_configured, demo_requested, ensure_demo
+from ui.demo import EMULATOR_START_TIMEOUT, aws_configured, demo_requested, ensure_demo, start_demo
 
 
 def test_the_demo_starts_only_when_no_aws_configuration_exists(tmp_path: Path):
@@ -89,3 +89,34 @@ def test_a_first_demo_start_fills_its_own_database_and_a_restart_reuses_it(
     finally:
         second.handle.stop()
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_dashboard_start_returns_at_once_and_seeds_through_the_real_paths_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(
+        os,
+        "environ",
+        {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOUNCEDESK_"))},
+    )
+    os.environ["BOUNCEDESK_CONFIG_FILE"] = str(tmp_path / "none.toml")
+    os.environ["BOUNCEDESK_DEMO"] = "true"
+    (tmp_path / "none.toml").write_text("")
+    startup = start_demo(load_settings(), tmp_path)
+    # Pages can read the demo database before the emulator even listens.
+    assert startup.active and startup.seeding
+    assert startup.settings.database_url == f"sqlite:///{tmp_path.as_posix()}/bouncedesk.db"
+    first_step = startup.generation
+    environment = startup.wait(timeout=EMULATOR_START_TIMEOUT + 300)
+    try:
+        assert not startup.seeding and startup.generation > first_step
+        assert environment.seeded_now
+        engine = make_engine(environment.settings.database_url)
+        # Through SQS polling, the directory import and the suppression sync.
+        assert count(engine, Fact.__table__) > 1000, environment.notes
+        assert count(engine, DirectoryUser.__table__) > 100
+        assert count(engine, SuppressedDestination.__table__) > 10
+        engine.dispose()
+    finally:
+        environment.handle.stop()
