@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard clean
+.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard clean \
+	catalogs-extract catalogs-update catalogs-compile
 
 install: $(VENV)/.installed
 
@@ -14,10 +15,10 @@ $(VENV)/.installed: requirements-core.txt requirements.txt requirements-dev.txt 
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-run: install
+run: install catalogs-compile
 	$(PY) -m streamlit run dashboard.py
 
-test: install
+test: install catalogs-compile
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
@@ -34,5 +35,24 @@ bench-suppression: install
 bench-dashboard: install
 	$(PY) bench/dashboard.py
 
+# The dashboard's words (ui/i18n.py): extract the wrapped strings of pages/, ui/ and
+# dashboard.py into the template, merge it into each language's .po (translate the new
+# entries there), compile the .po files to the .mo files the dashboard loads (not committed).
+LOCALES := ui/locales
+POT := $(LOCALES)/messages.pot
+BABEL := $(VENV)/bin/pybabel
+
+catalogs-extract: install
+	$(BABEL) extract --quiet -F babel.cfg --no-location --sort-output --omit-header \
+		--no-wrap -o $(POT) .
+
+catalogs-update: catalogs-extract
+	$(BABEL) update --quiet -i $(POT) -d $(LOCALES) -D messages --no-wrap --omit-header \
+		--ignore-obsolete --no-fuzzy-matching
+
+catalogs-compile: install
+	$(BABEL) compile --quiet -d $(LOCALES) -D messages
+
 clean:
 	rm -rf $(VENV) test-output
+	find $(LOCALES) -name '*.mo' -delete

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, union
@@ -285,15 +285,17 @@ def export_exclusions_csv(
     bom: bool = False,
     *,
     now: datetime | None = None,
+    zone: tzinfo | None = None,
 ) -> int:
     """The exclusion list as formula-safe CSV (address, reason, since) for the mailing
-    system; returns the rows written. The export is recorded in the audit log."""
+    system, times with `zone`'s offset when given; returns the rows written. The export is
+    recorded in the audit log."""
     require(actor, Action.EXPORT)
     rows = (
         (row.address, row.reason, row.since)
         for row in excluded_addresses(engine, settings, now=now)
     )
-    written = write_csv(rows, EXCLUSIONS_HEADER, out, bom)
+    written = write_csv(rows, EXCLUSIONS_HEADER, out, bom, zone=zone)
     with translated_errors(), engine.begin() as connection:
         record_audit(connection, actor, "export.exclusions", None, f"{written} rows")
     return written
