@@ -72,7 +72,7 @@ def translations(language: str) -> gettext.NullTranslations:
 
 def _settings() -> Settings | None:
     try:
-        return resources.settings()
+        return resources.configuration()
     except BounceDeskError:  # the router shows why it cannot start, in the browser's language
         return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
-from datetime import date
+from datetime import date, tzinfo
 from itertools import islice
 from typing import Any
 
@@ -155,7 +155,7 @@ BOUNCED_COLUMNS = {
     "complaint_count": "complaints",
     "last_classification": "last type",
     "last_subtype": "last subtype",
-    "last_bounce_at": "last bounce (UTC)",
+    "last_bounce_at": "last bounce",
     "suppressed": "suppressed",
     "confirmed_valid": "confirmed valid",
     "last_diagnostic_code": "last diagnostic code",
@@ -174,6 +174,7 @@ def _filter_hash(flt: BouncedFilter) -> tuple[object, ...]:
         flt.text,
         flt.suppression,
         flt.confirmed,
+        flt.zone,
     )
 
 
@@ -188,11 +189,13 @@ def bounced_page(
     return frame, found.total
 
 
-def bounced_csv(db: str, actor: Actor, flt: BouncedFilter, bom: bool) -> bytes:
-    """The whole filtered bounced list, written when someone clicks Download; the export is
-    recorded in the audit log."""
+def bounced_csv(
+    db: str, actor: Actor, flt: BouncedFilter, bom: bool, zone: tzinfo | None = None
+) -> bytes:
+    """The whole filtered bounced list, written when someone clicks Download (times with
+    `zone`'s offset); the export is recorded in the audit log."""
     buffer = io.BytesIO()
-    bounced.export_bounced_csv(resources.engine(), actor, flt, buffer, bom=bom)
+    bounced.export_bounced_csv(resources.engine(), actor, flt, buffer, bom=bom, zone=zone)
     return buffer.getvalue()
 
 
@@ -206,7 +209,7 @@ def subtypes(db: str) -> list[str]:
 MIRROR_COLUMNS = {
     "address": "address",
     "reason": "reason",
-    "last_update_time": "listed since (UTC)",
+    "last_update_time": "listed since",
     "suppressed": "on the list",
     "confirmed_valid": "confirmed valid",
     "removed_by_us": "removed by Bounce Desk",
@@ -223,10 +226,13 @@ def suppression_mirror(
     return frame[list(MIRROR_COLUMNS)].rename(columns=MIRROR_COLUMNS), total
 
 
-def mirror_csv(db: str, actor: Actor, flt: suppression.MirrorFilter) -> bytes:
-    """Written when someone clicks Download; the export is recorded in the audit log."""
+def mirror_csv(
+    db: str, actor: Actor, flt: suppression.MirrorFilter, zone: tzinfo | None = None
+) -> bytes:
+    """Written when someone clicks Download (times with `zone`'s offset); the export is
+    recorded in the audit log."""
     buffer = io.BytesIO()
-    suppression.export_mirror_csv(resources.engine(), actor, flt, buffer)
+    suppression.export_mirror_csv(resources.engine(), actor, flt, buffer, zone=zone)
     return buffer.getvalue()
 
 
@@ -275,10 +281,13 @@ def mailing_status(db: str, address: str) -> mailing.MailingStatus:
     return mailing.mailing_status(resources.engine(), address, resources.settings())
 
 
-def exclusions_csv(db: str, bom: bool, actor: Actor) -> bytes:
-    """Written when someone clicks Download; the export is recorded in the audit log."""
+def exclusions_csv(db: str, bom: bool, actor: Actor, zone: tzinfo | None = None) -> bytes:
+    """Written when someone clicks Download (times with `zone`'s offset); the export is
+    recorded in the audit log."""
     buffer = io.BytesIO()
-    mailing.export_exclusions_csv(resources.engine(), actor, resources.settings(), buffer, bom)
+    mailing.export_exclusions_csv(
+        resources.engine(), actor, resources.settings(), buffer, bom, zone=zone
+    )
     return buffer.getvalue()
 
 
@@ -290,7 +299,7 @@ def directory_size(db: str) -> int:
 # --- Audit log -----------------------------------------------------------------------------
 
 AUDIT_COLUMNS = {
-    "at": "when (UTC)",
+    "at": "when",
     "actor": "who",
     "action": "action",
     "address": "address",
@@ -314,8 +323,11 @@ def audit_actors(db: str) -> list[str]:
     return audit.actors_seen(resources.engine())
 
 
-def audit_csv(db: str, actor: Actor, flt: audit.AuditFilter, bom: bool) -> bytes:
-    """Written when someone clicks Download; the export is itself recorded in the log."""
+def audit_csv(
+    db: str, actor: Actor, flt: audit.AuditFilter, bom: bool, zone: tzinfo | None = None
+) -> bytes:
+    """Written when someone clicks Download (times with `zone`'s offset); the export is
+    itself recorded in the log."""
     buffer = io.BytesIO()
-    audit.export_audit_csv(resources.engine(), actor, flt, buffer, bom=bom)
+    audit.export_audit_csv(resources.engine(), actor, flt, buffer, bom=bom, zone=zone)
     return buffer.getvalue()
