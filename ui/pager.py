@@ -15,6 +15,8 @@ from typing import Any, Generic, TypeVar
 
 import streamlit as st
 
+from ui.i18n import _
+
 PAGE_SIZES = [25, 50, 100, 250, 500]
 DEFAULT_PAGE_SIZE = 50
 
@@ -72,7 +74,7 @@ def size_picker(prefix: str, where: Any = st, *, on_change: Callable[[], None]) 
     """The "Rows per page" select box, drawn in `where` (a column, say); `on_change` is
     the page's filter callback, so a new size starts again at page 1."""
     where.selectbox(
-        "Rows per page",
+        _("Rows per page"),
         PAGE_SIZES,
         index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE),
         key=_size_key(prefix),
@@ -85,5 +87,11 @@ def controls(prefix: str, page: Page[Any], caption: str) -> None:
     key = _number_key(prefix)
     st.session_state[key] = page.number
     left, right = st.columns([1, 3], vertical_alignment="bottom")
-    left.number_input(f"Page (of {page.count})", min_value=1, max_value=page.count, step=1, key=key)
+    left.number_input(
+        _("Page (of {count})").format(count=page.count),
+        min_value=1,
+        max_value=page.count,
+        step=1,
+        key=key,
+    )
     right.caption(caption)
