@@ -43,15 +43,15 @@ POT := $(LOCALES)/messages.pot
 BABEL := $(VENV)/bin/pybabel
 
 catalogs-extract: install
-	$(BABEL) extract --quiet -F babel.cfg --no-location --sort-output --omit-header \
+	$(BABEL) -q extract -F babel.cfg --no-location --sort-output --omit-header \
 		--no-wrap -o $(POT) .
 
 catalogs-update: catalogs-extract
-	$(BABEL) update --quiet -i $(POT) -d $(LOCALES) -D messages --no-wrap --omit-header \
+	$(BABEL) -q update -i $(POT) -d $(LOCALES) -D messages --no-wrap --omit-header \
 		--ignore-obsolete --no-fuzzy-matching
 
 catalogs-compile: install
-	$(BABEL) compile --quiet -d $(LOCALES) -D messages
+	$(BABEL) -q compile -d $(LOCALES) -D messages
 
 clean:
 	rm -rf $(VENV) test-output

@@ -125,7 +125,8 @@ def sidebar(actor: Actor) -> None:
 # Navigation first: the page list shows at once, even while the demo seeds its data.
 page = st.navigation(PAGES, position="sidebar")
 try:
-    resources.environment()
+    with st.spinner(_("Starting Bounce Desk… (the demo seeds its data on first start)")):
+        resources.environment()
 except BounceDeskError as exc:
     st.error(_("Bounce Desk cannot start: {error}").format(error=exc), icon=":material/error:")
     st.stop()

@@ -35,5 +35,7 @@ def day_start(day: date, zone: str = "UTC") -> datetime:
     try:
         tz = ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone {zone!r}; use an IANA name such as Asia/Tokyo")
+        raise InvalidInput(
+            f"unknown time zone {zone!r}; use an IANA name such as Asia/Tokyo"
+        ) from None
     return naive_utc(datetime.combine(day, time(), tzinfo=tz))

@@ -50,9 +50,7 @@ with (
         key=f"{PREFIX}_action",
         on_change=_restart,
     )
-    address = row[2].text_input(
-        _("Address contains"), key=f"{PREFIX}_address", on_change=_restart
-    )
+    address = row[2].text_input(_("Address contains"), key=f"{PREFIX}_address", on_change=_restart)
     zone = i18n.zone_label()
     start = row[3].date_input(
         _("From ({zone})").format(zone=zone),

@@ -212,8 +212,7 @@ with feedback.reported(_("load the dead letters")):
                 resolved = sum(1 for outcome in outcomes if outcome.resolved)
                 st.success(
                     _(
-                        "{resolved} of {count} resolved; the rest stay open with their new "
-                        "reason."
+                        "{resolved} of {count} resolved; the rest stay open with their new reason."
                     ).format(resolved=resolved, count=len(outcomes)),
                     icon=":material/check_circle:",
                 )

@@ -47,9 +47,7 @@ with st.form("mx_lookup_form", border=False):
     address = left.text_input(
         _("Email address"), key="mx_address", placeholder="someone@example.co.jp"
     )
-    asked = right.form_submit_button(
-        _("Check"), type="primary", key="mx_check", width="stretch"
-    )
+    asked = right.form_submit_button(_("Check"), type="primary", key="mx_check", width="stretch")
 if asked and address.strip():
     with feedback.reported(_("check the address")):
         status = queries.mailing_status(resources.database_key(), address)
@@ -72,9 +70,7 @@ with feedback.reported(_("load the exclusion list")):
         feedback.empty_state(_("Nobody is excluded: no bounces, complaints or suppressions yet."))
     else:
         st.caption(
-            _("The first {count} excluded addresses, in address order.").format(
-                count=len(preview)
-            )
+            _("The first {count} excluded addresses, in address order.").format(count=len(preview))
         )
         grid.show(
             local_times(preview, ["since"]),
@@ -85,9 +81,7 @@ with feedback.reported(_("load the exclusion list")):
     bom = exports.encoding_choice("mx_encoding", left)
     right.download_button(
         _("Download the full exclusion list (CSV)"),
-        data=partial(
-            queries.exclusions_csv, resources.database_key(), bom, actor, i18n.zone()
-        ),
+        data=partial(queries.exclusions_csv, resources.database_key(), bom, actor, i18n.zone()),
         file_name=file_name("mailing-exclusions"),
         mime="text/csv",
         key="mx_download",

@@ -25,9 +25,14 @@ ENFORCEMENT: dict[str, BadgeColour] = {"HEALTHY": "green", "PROBATION": "orange"
 feedback.page_header(
     _("Overview"),
     _(
-        "SES reviews the account at a 5 % bounce rate (0.1 % complaints) and may pause all "
-        "sending at 10 % (0.5 %). Bounces to addresses on our own suppression list do not "
-        "count."
+        "SES reviews the account at a {review} bounce rate ({complaint_review} complaints) and "
+        "may pause all sending at {pause} ({complaint_pause}). Bounces to addresses on our own "
+        "suppression list do not count."
+    ).format(
+        review=percent(BOUNCE_REVIEW, digits=0),
+        complaint_review=percent(COMPLAINT_REVIEW, digits=1),
+        pause=percent(BOUNCE_PAUSE, digits=0),
+        complaint_pause=percent(COMPLAINT_PAUSE, digits=1),
     ),
 )
 
@@ -138,9 +143,7 @@ st.subheader(_("Complaint rate"))
 with feedback.reported(_("load the complaint-rate trend")):
     trend = queries.rate_trend(resources.database_key(), start, end, "complaint")
     st.plotly_chart(
-        charts.rate_chart(
-            trend, review=COMPLAINT_REVIEW, pause=COMPLAINT_PAUSE, what="complaint"
-        ),
+        charts.rate_chart(trend, review=COMPLAINT_REVIEW, pause=COMPLAINT_PAUSE, what="complaint"),
         key="overview_complaint_chart",
     )
 

@@ -57,8 +57,9 @@ with (
         status = SYNC_STATUS.get(str(last["status"]), str(last["status"]))
         seen = f"{last['seen']:,}"
         left.write(
-            _("Last sync {when}: {status}, {seen} addresses listed, {gone} no longer listed.")
-            .format(when=when, status=status, seen=seen, gone=f"{last['gone']:,}")
+            _(
+                "Last sync {when}: {status}, {seen} addresses listed, {gone} no longer listed."
+            ).format(when=when, status=status, seen=seen, gone=f"{last['gone']:,}")
             if last["gone"]
             else _("Last sync {when}: {status}, {seen} addresses listed.").format(
                 when=when, status=status, seen=seen
@@ -231,9 +232,7 @@ with feedback.reported(_("load the suppression mirror")):
     )
     frame, total = page.rows, page.total
     if total == 0:
-        feedback.empty_state(
-            _("No addresses match. Sync the mirror if it has never been synced.")
-        )
+        feedback.empty_state(_("No addresses match. Sync the mirror if it has never been synced."))
     else:
         selection.restore(PREFIX, frame)
         shown = local_times(frame, ["listed since"])

@@ -332,6 +332,4 @@ def _ask_ses(address: str) -> None:
                 when=timestamp(record.occurred_at),
             )
         )
-        st.code(
-            record.diagnostic_code or _("(no diagnostic code)"), language=None, wrap_lines=True
-        )
+        st.code(record.diagnostic_code or _("(no diagnostic code)"), language=None, wrap_lines=True)

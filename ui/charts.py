@@ -135,7 +135,7 @@ def stacked_bars(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: str
 
 
 def _category(name: str) -> str:
-    """"hard" -> its name; "hard / MailboxFull" -> the kind's name and the SES subtype."""
+    """ "hard" -> its name; "hard / MailboxFull" -> the kind's name and the SES subtype."""
     kind, _sep, rest = name.partition(" / ")
     shown = terms.word(terms.KINDS, kind)
     return f"{shown} / {rest}" if rest else shown

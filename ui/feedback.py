@@ -62,9 +62,7 @@ def reported(action: str) -> Iterator[None]:
 
 def demo_badge() -> None:
     if resources.settings().demo:
-        st.badge(
-            _("Demo data — local SES emulator"), icon=":material/science:", color="orange"
-        )
+        st.badge(_("Demo data — local SES emulator"), icon=":material/science:", color="orange")
 
 
 def page_header(title: str, caption: str) -> Actor:

@@ -26,9 +26,11 @@ def reason(finding: Finding) -> str:
     if finding.code == "hard":
         return _bounce(_("hard bounce on {day}").format(day=day), finding)
     if finding.code == "soft":
-        text = _("{count} soft bounces in {days} days, last on {day}").format(
-            count=finding.count, days=finding.window_days, day=day
-        )
+        text = (
+            _("1 soft bounce in {days} days, last on {day}")
+            if finding.count == 1
+            else _("{count} soft bounces in {days} days, last on {day}")
+        ).format(count=finding.count, days=finding.window_days, day=day)
         return _bounce(text, finding)
     if finding.code == "complaint":
         text = _("complaint on {day}").format(day=day)

@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # types only: the page layer never talks to the database itse
     from sqlalchemy import Engine
 
 
-@st.cache_resource(show_spinner="Starting Bounce Desk… (the demo seeds its data on first start)")
+# The router shows the spinner, in the visitor's language (ui/i18n.py).
+@st.cache_resource(show_spinner=False)
 def environment() -> DemoEnvironment:
     """Settings validated once, and the demo started when no AWS configuration exists."""
     return ensure_demo(load_settings())

@@ -204,7 +204,9 @@ def filter_conditions(flt: BouncedFilter, dialect: str = "sqlite") -> list[Colum
     if flt.start is not None:
         conditions.append(SUMMARIES.c.last_event_at >= day_start(flt.start, flt.zone))
     if flt.end is not None:
-        conditions.append(SUMMARIES.c.last_event_at < day_start(flt.end + timedelta(days=1), flt.zone))
+        conditions.append(
+            SUMMARIES.c.last_event_at < day_start(flt.end + timedelta(days=1), flt.zone)
+        )
     if flt.domain and flt.domain.strip().lstrip("@"):
         conditions.append(SUMMARIES.c.domain == flt.domain.strip().lstrip("@").lower())
     if flt.text and flt.text.strip():
