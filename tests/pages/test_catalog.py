@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import string
-from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -118,9 +117,7 @@ def test_every_visible_string_of_the_dashboard_goes_through_the_catalog():
 def _marked() -> set[str]:
     """Every message the sources mark, found as `make catalogs-extract` finds them."""
     mapping = [("dashboard.py", "python"), ("pages/**.py", "python"), ("ui/**.py", "python")]
-    return {
-        message for _file, _line, message, *_rest in extract_from_dir(str(ROOT), mapping)
-    }
+    return {message for _file, _line, message, *_rest in extract_from_dir(str(ROOT), mapping)}
 
 
 def _catalog(language: str):  # type: ignore[no-untyped-def]

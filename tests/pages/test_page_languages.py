@@ -105,9 +105,7 @@ def test_a_japanese_browser_gets_japanese_on_auto(db: Engine, monkeypatch: pytes
 
 
 def test_a_japanese_table_names_its_columns_and_their_zone(seeded: Engine):
-    at = run_page(
-        "bounced_users", **{i18n.LANGUAGE_KEY: "ja", i18n.TIMEZONE_KEY: "Asia/Tokyo"}
-    )
+    at = run_page("bounced_users", **{i18n.LANGUAGE_KEY: "ja", i18n.TIMEZONE_KEY: "Asia/Tokyo"})
     config = json.loads(at.dataframe(key="bu_table").proto.columns)
     assert config["last bounce"]["label"] == "最終バウンス（JST）"
     assert config["address"]["label"] == "アドレス"
