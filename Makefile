@@ -9,10 +9,11 @@ PYTEST_ARGS ?=
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-core.txt requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements-core.txt requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 run: install catalogs-compile
