@@ -197,6 +197,7 @@ with st.container(border=True, key="sl_filters"):
         _("Reason"),
         REASONS,
         format_func=lambda code: terms.word(terms.REASONS, code),
+        placeholder=_("Any"),
         key="sl_reasons",
         on_change=_restart,
     )

@@ -55,11 +55,16 @@ def filters(prefix: str) -> BouncedFilter:
             _("Kind"),
             KINDS,
             format_func=lambda kind: terms.word(terms.KINDS, kind),
+            placeholder=_("Any"),
             key=f"{prefix}_kinds",
             on_change=on_change,
         )
         chosen_subtypes = row[1].multiselect(
-            _("Last bounce subtype"), subtypes, key=f"{prefix}_subtypes", on_change=on_change
+            _("Last bounce subtype"),
+            subtypes,
+            placeholder=_("Any"),
+            key=f"{prefix}_subtypes",
+            on_change=on_change,
         )
         zone = i18n.zone_label()
         start = row[2].date_input(
