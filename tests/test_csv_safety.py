@@ -87,3 +87,15 @@ def test_the_output_stream_stays_open_for_the_caller() -> None:
     write_csv([], ["only", "header"], out)
     out.write(b"more")
     assert out.getvalue() == b"only,header\r\nmore"
+
+
+def test_with_a_zone_times_are_iso_8601_with_that_zones_offset_and_without_one_as_stored() -> None:
+    from zoneinfo import ZoneInfo
+
+    stored = datetime(2026, 12, 2, 0, 30)  # naive UTC, as the database keeps it
+    tokyo = io.BytesIO()
+    write_csv([("a@example.com", stored)], ["address", "at"], tokyo, zone=ZoneInfo("Asia/Tokyo"))
+    assert tokyo.getvalue().decode().splitlines()[1] == "a@example.com,2026-12-02T09:30:00+09:00"
+    plain = io.BytesIO()
+    write_csv([("a@example.com", stored)], ["address", "at"], plain)
+    assert plain.getvalue().decode().splitlines()[1] == "a@example.com,2026-12-02 00:30:00"

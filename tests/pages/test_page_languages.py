@@ -134,3 +134,17 @@ def test_times_on_the_page_are_shown_in_the_display_zone_with_its_name(db: Engin
     events = table_with(at, "diagnostic code")
     shown = events["occurred"][0]
     assert (shown.hour, shown.minute, str(shown.tzinfo)) == (0, 30, "Asia/Tokyo")
+
+
+def test_the_sidebar_switch_changes_the_language_and_the_zone_of_this_session(db: Engine):
+    from pagekit import ROOT, TIMEOUT
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()
+    assert_clean(at)
+    assert at.title[0].value == "Overview"
+    at.segmented_control(key=i18n.LANGUAGE_KEY).set_value("ja").run()
+    assert at.title[0].value == "概要"
+    assert any("ローカルモード" in t.value for t in at.sidebar.text)
+    at.selectbox(key=i18n.TIMEZONE_KEY).select("Asia/Tokyo").run()
+    assert any("Asia/Tokyo" in c.value for c in at.caption), "the overview names the zone"
