@@ -72,11 +72,12 @@ with feedback.reported(_("load the exclusion list")):
         st.caption(
             _("The first {count} excluded addresses, in address order.").format(count=len(preview))
         )
-        grid.show(
-            local_times(preview, ["since"]),
-            key="mx_preview",
-            column_config=labels(preview.columns),
+        shown = local_times(preview, ["since"])
+        shown["reason"] = shown["findings"].map(
+            lambda found: "; ".join(mailing_words.reason(finding) for finding in found)
         )
+        shown = shown[["address", "reason", "since"]]
+        grid.show(shown, key="mx_preview", column_config=labels(shown.columns))
     left, right = st.columns(2, vertical_alignment="bottom")
     bom = exports.encoding_choice("mx_encoding", left)
     right.download_button(

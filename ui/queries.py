@@ -271,8 +271,17 @@ def console_csv_left_out(db: str) -> tuple[list[str], list[str]]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def exclusions_preview(db: str, limit: int) -> pd.DataFrame:
-    rows = mailing.excluded_addresses(resources.engine(), resources.settings())
-    return _frame(list(islice(rows, limit)), ["address", "reason", "since"])
+    """The first `limit` excluded addresses: address, reason (core's English), since, and
+    the reasons as data (`findings`) for the page to word in its language."""
+    rows = list(islice(mailing.excluded_addresses(resources.engine(), resources.settings()), limit))
+    return pd.DataFrame(
+        {
+            "address": [row.address for row in rows],
+            "reason": [row.reason for row in rows],
+            "since": pd.Series([row.since for row in rows], dtype="datetime64[ns]"),
+            "findings": [row.findings for row in rows],
+        }
+    )
 
 
 def mailing_status(db: str, address: str) -> mailing.MailingStatus:

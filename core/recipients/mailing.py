@@ -75,11 +75,13 @@ class MailingStatus:
 @dataclass(frozen=True, slots=True)
 class ExcludedRow:
     """One line of the mailing system's exclusion list. `since` is the earliest of the
-    events quoted in `reason` (the address has been excluded at least since then)."""
+    events quoted in `reason` (the address has been excluded at least since then);
+    `findings` are the reasons as data."""
 
     address: str
     reason: str
     since: datetime | None
+    findings: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,9 +320,11 @@ def excluded_addresses(
     with translated_errors(), engine.connect() as connection:
         result = connection.execution_options(yield_per=EXPORT_BATCH).execute(query)
         for row in result:
-            mailable, reasons, since = decide(_evidence(row), settings)
+            mailable, found = findings(_evidence(row), settings)
             if not mailable:
-                yield ExcludedRow(row.address, "; ".join(reasons), since)
+                since = min(f.at for f in found if f.at is not None)
+                reason = "; ".join(describe(f) for f in found)
+                yield ExcludedRow(row.address, reason, since, tuple(found))
 
 
 def export_exclusions_csv(
