@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard clean \
+.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard bench-i18n clean \
 	catalogs-extract catalogs-update catalogs-compile
 
 install: $(VENV)/.installed
@@ -35,6 +35,9 @@ bench-suppression: install
 
 bench-dashboard: install
 	$(PY) bench/dashboard.py
+
+bench-i18n: install
+	$(PY) bench/i18n.py
 
 # The dashboard's words (ui/i18n.py): extract the wrapped strings of pages/, ui/ and
 # dashboard.py into the template, merge it into each language's .po (translate the new
