@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.access import Actor
 from core.errors import BounceDeskError
-from ui import i18n, identity, resources
+from ui import i18n, identity, queries, resources
 from ui.i18n import _
 
 st.set_page_config(
@@ -66,6 +66,12 @@ PAGES = [
         icon=":material/policy:",
         url_path="audit_log",
     ),
+    st.Page(
+        "pages/jobs.py",
+        title=_("Jobs"),
+        icon=":material/schedule:",
+        url_path="jobs",
+    ),
 ]
 
 
@@ -110,6 +116,7 @@ def sidebar(actor: Actor) -> None:
         st.text(identity.describe(actor))
         if identity.sign_in_configured():
             st.button(_("Sign out"), key="sidebar_sign_out", on_click=st.logout)
+        job_warnings()
         with st.expander(
             _("Connection"), expanded=False, icon=":material/lan:", key="sidebar_connection"
         ):
@@ -120,6 +127,21 @@ def sidebar(actor: Actor) -> None:
             st.text(_("Region: {region}").format(region=region))
             for note in env.notes:
                 st.text(note)
+
+
+def job_warnings() -> None:
+    """A job that is stale or failed twice in a row, named on every page."""
+    try:
+        stale = [status for status in queries.job_status(resources.database_key()) if status.stale]
+    except BounceDeskError:
+        return  # the page itself reports a database it cannot read
+    for status in stale:
+        st.warning(
+            _("Job {name} is stale: {why}. See the Jobs page.").format(
+                name=status.name, why=status.why_stale
+            ),
+            icon=":material/warning:",
+        )
 
 
 # Navigation first: the page list shows at once, even while the demo seeds its data.

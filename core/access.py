@@ -78,6 +78,7 @@ class Action(StrEnum):
     REMOVE_COMPLAINT = "remove_complaint"
     REMOVE_REBOUNCED = "remove_rebounced"
     CHANGE_SETTINGS = "change_settings"
+    RUN_JOBS = "run_jobs"  # run a job now from the dashboard
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -92,6 +93,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.REMOVE_COMPLAINT: Role.ADMIN,
     Action.REMOVE_REBOUNCED: Role.ADMIN,
     Action.CHANGE_SETTINGS: Role.ADMIN,
+    Action.RUN_JOBS: Role.ADMIN,
 }
 
 # The subject of the sentence a refusal says ("... needs the admin role").
@@ -107,6 +109,7 @@ _WHAT: dict[Action, str] = {
     Action.REMOVE_COMPLAINT: "Removing addresses listed because of a complaint",
     Action.REMOVE_REBOUNCED: "Removing an address that hard-bounced again after an earlier removal",
     Action.CHANGE_SETTINGS: "Changing settings and policy",
+    Action.RUN_JOBS: "Running a job now",
 }
 
 

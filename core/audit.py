@@ -51,6 +51,7 @@ ACTIONS = (
     "export.console_csv",
     "export.suppression_mirror",
     "export.audit",
+    "jobs.run",
 )
 
 

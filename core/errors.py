@@ -48,3 +48,7 @@ class PermissionDenied(BounceDeskError):
 
 class InvalidAddress(InvalidInput):
     """Text that is not one email address; the message says why (e.g. no '@')."""
+
+
+class JobFailed(BounceDeskError):
+    """A job (core.jobs) ran and failed; its run record holds the error."""

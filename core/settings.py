@@ -150,6 +150,22 @@ class Settings(BaseSettings):
 
     # --- end of language and time zone ---------------------------------------------------
 
+    # --- Jobs (core/jobs): how often each job is due, in minutes; 0 turns a job off ---------
+    # `jobs run-due`, the Lambda jobs function and the dashboard read these. sqs-poll is off
+    # by default: a deployment with the ingest Lambda must not also poll its queue.
+    job_suppression_sync_minutes: int = Field(default=60, ge=0)
+    # suppression-sync is incremental, except when the last full sync is older than this
+    # (an incremental sync cannot see removals).
+    job_full_sync_hours: int = Field(default=24, ge=1)
+    job_metrics_pull_minutes: int = Field(default=60, ge=0)
+    job_account_snapshot_minutes: int = Field(default=60, ge=0)
+    job_import_job_poll_minutes: int = Field(default=10, ge=0)
+    job_sqs_poll_minutes: int = Field(default=0, ge=0)
+    # Messages one sqs-poll run takes at most, so a run stays bounded however full the queue.
+    job_sqs_poll_max_messages: int = Field(default=500, ge=1, le=100_000)
+    # Whom the audit log names for scheduled runs (`jobs run-due`, the Lambda jobs function).
+    jobs_actor: str = Field(default="bouncedesk-jobs", min_length=1)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

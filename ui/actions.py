@@ -15,6 +15,8 @@ from core.ingest.dead_letters import RetryOutcome
 from core.ingest.intake import ingest_upload, poll_queue
 from core.ingest.pipeline import Ingester, IngestSummary
 from core.ingest.sqs import PollReport
+from core.jobs import runner as jobs
+from core.jobs.runner import JobRunner, RunResult
 from core.recipients import confirmations, directory
 from core.recipients.confirmations import ConfirmResult
 from core.recipients.directory import DirectoryImportReport
@@ -140,3 +142,17 @@ def retry_failed_removals(actor: Actor, run_id: int) -> RemovalReport:
 def poll_import_jobs(actor: Actor, run_id: int) -> list[ImportJobState]:
     """Record what SES says about the unfinished import jobs of a removal run."""
     return _remover().poll_jobs(actor=actor, run_id=run_id)
+
+
+# --- Jobs ----------------------------------------------------------------------------------
+
+
+def run_job_now(actor: Actor, name: str) -> RunResult:
+    """Run one job now (admins), with this server's settings, store and AWS clients."""
+    runner = JobRunner.from_settings(
+        resources.settings(),
+        resources.engine(),
+        gateway=resources.gateway,
+        sqs=resources.sqs_client,
+    )
+    return jobs.run_now(runner, name, actor)

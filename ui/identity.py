@@ -123,6 +123,7 @@ ACTIONS = {
         "Removing an address that hard-bounced again after an earlier removal"
     ),
     Action.CHANGE_SETTINGS: N_("Changing settings and policy"),
+    Action.RUN_JOBS: N_("Running a job now"),
 }
 
 

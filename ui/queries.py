@@ -19,7 +19,10 @@ import streamlit as st
 
 from core import audit
 from core.access import Actor
+from core.clock import utcnow
 from core.ingest import dead_letters as dead_letter_store
+from core.jobs.registry import JOBS
+from core.jobs.status import JobStatus, job_statuses
 from core.policy import COMPLAINT_REVIEW
 from core.recipients import bounced, confirmations, directory, mailing
 from core.recipients.bounced import BouncedFilter
@@ -27,7 +30,9 @@ from core.reports import ingestion as ingestion_report
 from core.reports import overview as reports
 from core.reports.rates import headroom
 from core.suppression import mirror as suppression
-from ui import resources
+from ui import resources, terms
+from ui.format import timestamp
+from ui.i18n import _
 
 TTL = 30  # seconds
 
@@ -340,3 +345,43 @@ def audit_csv(
     buffer = io.BytesIO()
     audit.export_audit_csv(resources.engine(), actor, flt, buffer, bom=bom, zone=zone)
     return buffer.getvalue()
+
+
+# --- Jobs ----------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def job_status(db: str) -> list[JobStatus]:
+    """Each job's last run, next due and staleness (the Jobs page and the sidebar warning)."""
+    return job_statuses(resources.engine(), resources.settings(), JOBS, utcnow())
+
+
+def job_table(db: str) -> pd.DataFrame:
+    """The jobs as the Jobs page's table: one row per job."""
+    rows = [
+        {
+            "job": status.name,
+            "does": status.does,
+            "every": _every(status),
+            "last_run": status.last_started,
+            "outcome": terms.word(terms.JOB_OUTCOMES, status.last_outcome)
+            if status.last_outcome
+            else _("never run"),
+            "summary": status.last_error or status.last_summary or "",
+            "next_due": _("off")
+            if status.next_due is None
+            else (_("now") if status.due else timestamp(status.next_due)),
+            "stale": status.why_stale or "",
+        }
+        for status in job_status(db)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _every(status: JobStatus) -> str:
+    if status.interval is None:
+        return _("off")
+    minutes = int(status.interval.total_seconds() // 60)
+    if minutes < 120 or minutes % 60:
+        return _("{minutes} min").format(minutes=minutes)
+    return _("{hours} h").format(hours=minutes // 60)

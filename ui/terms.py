@@ -68,6 +68,12 @@ COLUMNS: dict[str, str] = {
     "verdict": N_("Verdict"),
     "message": N_("Message"),
     "line": N_("Line"),
+    "job": N_("Job"),
+    "does": N_("Does"),
+    "every": N_("Every"),
+    "next_due": N_("Next due"),
+    "stale": N_("Stale"),
+    "summary": N_("Summary"),
 }
 TIME_COLUMNS: dict[str, str] = {
     "last bounce": N_("Last bounce ({zone})"),
@@ -83,6 +89,7 @@ TIME_COLUMNS: dict[str, str] = {
     "started_at": N_("Started at ({zone})"),
     "finished_at": N_("Finished at ({zone})"),
     "since": N_("Since ({zone})"),
+    "last_run": N_("Last run ({zone})"),
 }
 
 
@@ -148,6 +155,13 @@ RUN_STATUS = {
     "completed": N_("completed"),
     "with_failures": N_("with failures"),
     "interrupted": N_("interrupted"),
+}
+# Job runs (core.store.models.JobOutcome).
+JOB_OUTCOMES = {
+    "running": N_("running"),
+    "succeeded": N_("succeeded"),
+    "failed": N_("failed"),
+    "skipped": N_("skipped (already running)"),
 }
 # Ingestion outcomes in the ingestion chart.
 INGESTION = {

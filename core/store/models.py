@@ -394,6 +394,35 @@ class MetricPoint(Base):
     pulled_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+# --- Jobs --------------------------------------------------------------------------------
+
+
+class JobOutcome(StrEnum):
+    """How one run of a job went (`job_runs.outcome`); `running` until it finishes."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # another runner held the job's lock: already running
+
+
+class JobRun(Base):
+    """One run of a job (core.jobs), recorded when it starts and updated when it ends."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(String(16), default=JobOutcome.RUNNING)
+    actor: Mapped[str] = mapped_column(String(320))
+    summary: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+
 # --- Dashboard ---------------------------------------------------------------------------
 
 

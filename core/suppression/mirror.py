@@ -298,6 +298,17 @@ def last_sync(engine: Engine) -> SuppressionSync | None:
         ).first()
 
 
+def last_full_sync(engine: Engine) -> datetime | None:
+    """When the last completed full sync started (the suppression-sync job runs a full one
+    when this is too old: only a full sync sees removals)."""
+    with translated_errors(), open_session(engine) as session:
+        return session.scalar(
+            select(func.max(SuppressionSync.started_at)).where(
+                SuppressionSync.status == "completed", SuppressionSync.incremental.is_(False)
+            )
+        )
+
+
 # --- Detail ------------------------------------------------------------------------------
 
 
