@@ -35,9 +35,7 @@ with feedback.reported(_("load the jobs")):
     )
     stale = table[table["stale"] != ""]
     for job, why in zip(stale["job"], stale["stale"], strict=True):
-        st.warning(
-            _("{job} is stale: {why}").format(job=job, why=why), icon=":material/warning:"
-        )
+        st.warning(_("{job} is stale: {why}").format(job=job, why=why), icon=":material/warning:")
 
 with st.container(border=True, key=f"{PREFIX}_run_box"):
     left, right = st.columns([3, 1], vertical_alignment="bottom")

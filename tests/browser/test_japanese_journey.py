@@ -32,6 +32,7 @@ PAGES = {
     "ingestion": ("取り込み", ".st-key-ingest_tabs"),
     "user_directory": ("ユーザー名簿", ".st-key-ud_file"),
     "audit_log": ("監査ログ", ".st-key-al_entries"),
+    "jobs": ("ジョブ", ".st-key-jobs_run_box"),
 }
 
 

@@ -28,6 +28,7 @@ PAGES = [
     "ingestion",
     "user_directory",
     "audit_log",
+    "jobs",
 ]
 TITLES_JA = {
     "overview": "概要",
@@ -37,6 +38,7 @@ TITLES_JA = {
     "ingestion": "取り込み",
     "user_directory": "ユーザー名簿",
     "audit_log": "監査ログ",
+    "jobs": "ジョブ",
 }
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uff01-\uff60]")
 # English that stays English in the Japanese dashboard: names, codes, figures.
