@@ -4,8 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard bench-i18n clean \
-	catalogs-extract catalogs-update catalogs-compile
+.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard bench-alerts \
+	bench-i18n clean catalogs-extract catalogs-update catalogs-compile
 
 install: $(VENV)/.installed
 
@@ -56,6 +56,9 @@ catalogs-update: catalogs-extract
 
 catalogs-compile: install
 	$(BABEL) -q compile -d $(LOCALES) -D messages
+
+bench-alerts: install
+	$(PY) bench/alerts.py
 
 clean:
 	rm -rf $(VENV) test-output

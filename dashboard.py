@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.access import Actor
 from core.errors import BounceDeskError
-from ui import i18n, identity, queries, resources
+from ui import alert_banner, i18n, identity, queries, resources
 from ui.i18n import _
 
 st.set_page_config(
@@ -59,6 +59,12 @@ PAGES = [
         title=_("User directory"),
         icon=":material/group:",
         url_path="user_directory",
+    ),
+    st.Page(
+        "pages/alerts.py",
+        title="Alerts",
+        icon=":material/notifications:",
+        url_path="alerts",
     ),
     st.Page(
         "pages/audit_log.py",
@@ -155,4 +161,8 @@ except BounceDeskError as exc:
 # Nobody reads anything before this: sign-in, role, or local mode on a loopback address.
 actor = identity.resolve()
 sidebar(actor)
+try:
+    alert_banner.show()
+except BounceDeskError as exc:
+    st.warning(f"Could not read the open alerts: {exc}", icon=":material/warning:")
 page.run()

@@ -78,6 +78,10 @@ class Action(StrEnum):
     REMOVE_COMPLAINT = "remove_complaint"
     REMOVE_REBOUNCED = "remove_rebounced"
     CHANGE_SETTINGS = "change_settings"
+    # Alerts (issue 11)
+    ACKNOWLEDGE_ALERTS = "acknowledge_alerts"  # acknowledge or snooze an alert
+    RESUME_SENDING = "resume_sending"  # resume a configuration set the guard paused
+    RUN_RETENTION = "run_retention"  # delete raw facts past their age (core/retention)
     RUN_JOBS = "run_jobs"  # run a job now from the dashboard
 
 
@@ -93,6 +97,9 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.REMOVE_COMPLAINT: Role.ADMIN,
     Action.REMOVE_REBOUNCED: Role.ADMIN,
     Action.CHANGE_SETTINGS: Role.ADMIN,
+    Action.ACKNOWLEDGE_ALERTS: Role.OPERATOR,
+    Action.RESUME_SENDING: Role.ADMIN,
+    Action.RUN_RETENTION: Role.OPERATOR,
     Action.RUN_JOBS: Role.ADMIN,
 }
 
@@ -109,6 +116,9 @@ _WHAT: dict[Action, str] = {
     Action.REMOVE_COMPLAINT: "Removing addresses listed because of a complaint",
     Action.REMOVE_REBOUNCED: "Removing an address that hard-bounced again after an earlier removal",
     Action.CHANGE_SETTINGS: "Changing settings and policy",
+    Action.ACKNOWLEDGE_ALERTS: "Acknowledging or snoozing an alert",
+    Action.RESUME_SENDING: "Resuming sending for a configuration set the guard paused",
+    Action.RUN_RETENTION: "Deleting raw facts past their retention age",
     Action.RUN_JOBS: "Running a job now",
 }
 

@@ -51,6 +51,12 @@ ACTIONS = (
     "export.console_csv",
     "export.suppression_mirror",
     "export.audit",
+    "alerts.acknowledge",
+    "alerts.snooze",
+    "alerts.guard_pause",
+    "alerts.guard_would_pause",
+    "alerts.guard_resume",
+    "retention.delete",
     "jobs.run",
 )
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,6 +42,11 @@ MAX_INGEST_ITEM_BYTES = 4 << 20
 # Decompressed bytes read from one file or upload: a gzip bomb stops here.
 DEFAULT_INGEST_MAX_FILE_BYTES = 1 << 30
 DEFAULT_INGEST_MAX_DEAD_LETTERS_PER_FILE = 10_000
+
+# Retention: days the raw facts of sends, deliveries, delays, opens and clicks are kept by
+# default, and the kinds `retention_store_raw_sends = false` stores as counts only.
+DEFAULT_RETENTION_DAYS = 30
+COUNTED_ONLY_KINDS = frozenset({"send", "delivery"})
 
 VerifyMode = Literal["off", "when_present", "required"]
 # arn:PARTITION:sns:REGION:ACCOUNT:TOPIC (a FIFO topic's name ends in .fifo).
@@ -149,6 +154,107 @@ class Settings(BaseSettings):
         return value
 
     # --- end of language and time zone ---------------------------------------------------
+
+    # --- Alerts and the guard (core/alerts, docs/alerts.md) ----------------------------
+    # Rate levels as fractions (0.02 = 2 %), for the account and each configuration set, on
+    # the official figure when SES publishes one and our rolling 7-day figure otherwise.
+    # 0 turns a level off.
+    alert_bounce_warning: float = Field(default=0.02, ge=0, le=1)
+    alert_bounce_review: float = Field(default=0.05, ge=0, le=1)
+    alert_bounce_pause: float = Field(default=0.10, ge=0, le=1)
+    alert_complaint_warning: float = Field(default=0.0005, ge=0, le=1)
+    alert_complaint_review: float = Field(default=0.001, ge=0, le=1)
+    alert_complaint_pause: float = Field(default=0.005, ge=0, le=1)
+    # Our own figure is judged only over at least this many Send events in 7 days: a stream
+    # that publishes few (or sampled) Send events has no meaningful rate of its own.
+    alert_min_sends: int = Field(default=100, ge=1)
+    # Alert when, at the last 3 days' pace, the rolling bounce rate reaches review within
+    # this many days (0: off).
+    alert_projection_days: int = Field(default=3, ge=0, le=60)
+    # Spikes: today's counting bounces above factor x the 28-day daily median and above the
+    # floor, for the account and per recipient domain (factor 0: off).
+    alert_spike_factor: float = Field(default=3.0, ge=0)
+    alert_spike_floor: int = Field(default=20, ge=1)
+    alert_spike_domain_floor: int = Field(default=10, ge=1)
+    # SES itself: enforcement status changes and sending disabled (account or a set).
+    alert_ses_status: bool = True
+    # The pipeline: open dead letters at or above this many (0: off); the DLQ not empty
+    # (alert_dlq_url unset: off); no notifications for this many hours while CloudWatch
+    # shows sends (0: off); a job stale or failing (the job statuses handed in).
+    alert_dead_letters: int = Field(default=1, ge=0)
+    alert_dlq_url: str | None = None
+    alert_silence_hours: int = Field(default=6, ge=0, le=24 * 14)
+    alert_jobs: bool = True
+    # The list: more than this many addresses newly suppressed in a day (0: off).
+    alert_suppressed_per_day: int = Field(default=50, ge=0)
+    # While an alert stays open (not acknowledged, not snoozed) it is sent again this often.
+    alert_renotify_hours: float = Field(default=24, gt=0)
+    # Where alerts go: apprise URLs (slack://, msteams://, mailto://, sns://, json://, ...).
+    # They hold tokens: keep them in a secret or the environment; they are never logged.
+    alert_channels: list[SecretStr] = Field(default_factory=list)
+    alert_delivery_attempts: int = Field(default=3, ge=1, le=10)
+    alert_delivery_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    # The dashboard's address, so messages link to the page that explains them.
+    alert_dashboard_url: str | None = None
+    # The guard: pause sending for these configuration sets only (never the account) when
+    # their rate reaches guard_pause_at; dry-run ("would pause") until guard_dry_run = false.
+    guard_configuration_sets: list[str] = Field(default_factory=list)
+    guard_pause_at: float = Field(default=0.04, gt=0, le=1)
+    guard_dry_run: bool = True
+    # After an admin resumes a set, the guard leaves it alone this long.
+    guard_resume_grace_hours: float = Field(default=24, ge=0)
+    # How often the alerts-check job is due, in minutes (0 turns it off).
+    job_alerts_check_minutes: int = Field(default=5, ge=0)
+    # --- Retention (core/retention): how long raw facts are kept -------------------------
+    # Days each kind's raw facts are kept (None: forever), counted from when they occurred.
+    # Their daily counts and the per-address summaries are kept forever whatever these say.
+    # Bounces and complaints are the evidence behind exclusions and removals: kept by
+    # default, and never for less than soft_bounce_window_days (the soft-bounce rule reads
+    # them). Other kinds (reject, rendering failure, subscription) are always kept.
+    retention_bounce_days: int | None = Field(default=None, ge=1)
+    retention_complaint_days: int | None = Field(default=None, ge=1)
+    retention_send_days: int | None = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    retention_delivery_days: int | None = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    retention_delivery_delay_days: int | None = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    retention_open_days: int | None = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    retention_click_days: int | None = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    # Off: send and delivery notifications are counted at ingest (daily counts, summaries)
+    # and no raw fact of theirs is stored; only their idempotency keys, for as long as
+    # retention_send_days / retention_delivery_days say, so a redelivery is not counted twice.
+    retention_store_raw_sends: bool = True
+    # Rows deleted per transaction: each batch holds its locks only for its own delete.
+    retention_batch_size: int = Field(default=5_000, ge=1, le=100_000)
+    # How often the retention job runs, in minutes (0: never; `bouncedesk retention run`).
+    job_retention_minutes: int = Field(default=1440, ge=0)
+
+    @field_validator("retention_bounce_days")
+    @classmethod
+    def _bounces_outlive_the_soft_bounce_window(
+        cls, value: int | None, info: ValidationInfo
+    ) -> int | None:
+        window = info.data.get("soft_bounce_window_days")
+        if value is not None and window is not None and value < window:
+            raise ValueError(
+                f"bounces must be kept at least soft_bounce_window_days ({window}): the"
+                " soft-bounce rule counts the bounces of that window"
+            )
+        return value
+
+    def retention_days(self) -> dict[str, int | None]:
+        """Days to keep the raw facts of each kind retention applies to (None: forever)."""
+        return {
+            "bounce": self.retention_bounce_days,
+            "complaint": self.retention_complaint_days,
+            "send": self.retention_send_days,
+            "delivery": self.retention_delivery_days,
+            "delivery_delay": self.retention_delivery_delay_days,
+            "open": self.retention_open_days,
+            "click": self.retention_click_days,
+        }
+
+    def counted_only_kinds(self) -> frozenset[str]:
+        """Kinds stored as counts and keys only, never as raw facts."""
+        return frozenset() if self.retention_store_raw_sends else COUNTED_ONLY_KINDS
 
     # --- Jobs (core/jobs): how often each job is due, in minutes; 0 turns a job off ---------
     # `jobs run-due`, the Lambda jobs function and the dashboard read these. sqs-poll is off

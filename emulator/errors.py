@@ -18,6 +18,7 @@ ERROR_STATUS = {
     "InvalidNextTokenException": 400,
     "LimitExceededException": 400,
     "NotFoundException": 404,
+    "AlreadyExistsException": 400,
     "TooManyRequestsException": 429,
     "InternalFailure": 500,
     "ServiceUnavailable": 503,

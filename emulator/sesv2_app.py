@@ -40,14 +40,29 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", "import-jobs/(?P<JobId>[^/]+)", "GetImportJob"),
         ("GET", "account", "GetAccount"),
         ("PUT", "account/suppression", "PutAccountSuppressionAttributes"),
+        # botocore 1.44 lists with POST list-configuration-sets; older ones with GET.
+        ("POST", "list-configuration-sets", "ListConfigurationSets"),
+        ("GET", "configuration-sets", "ListConfigurationSets"),
+        ("POST", "configuration-sets", "CreateConfigurationSet"),
+        ("GET", "configuration-sets/(?P<ConfigurationSetName>[^/]+)", "GetConfigurationSet"),
+        (
+            "PUT",
+            "configuration-sets/(?P<ConfigurationSetName>[^/]+)/sending",
+            "PutConfigurationSetSendingOptions",
+        ),
     ]
 ]
 # The request-rate limit applies to the suppression-list and import-job calls (the ones a bulk
 # removal hammers), not to GetAccount, which every dashboard page load makes.
 THROTTLED_OPERATIONS = frozenset(
-    op for _, _, op in ROUTES if op not in ("GetAccount", "PutAccountSuppressionAttributes")
+    op
+    for _, _, op in ROUTES
+    if op not in ("GetAccount", "PutAccountSuppressionAttributes") and "ConfigurationSet" not in op
 )
-_OURS = re.compile(r"^/v2/email/(suppression/addresses|import-jobs|account/?$|account/suppression)")
+_OURS = re.compile(
+    r"^/v2/email/(suppression/addresses|import-jobs|account/?$|account/suppression"
+    r"|configuration-sets|list-configuration-sets)"
+)
 
 
 def raw_path(environ: dict[str, Any]) -> str:
@@ -90,6 +105,10 @@ class Sesv2App:
             "GetImportJob": self.get_import_job,
             "GetAccount": self.get_account,
             "PutAccountSuppressionAttributes": self.put_account_suppression_attributes,
+            "ListConfigurationSets": self.list_configuration_sets,
+            "CreateConfigurationSet": self.create_configuration_set,
+            "GetConfigurationSet": self.get_configuration_set,
+            "PutConfigurationSetSendingOptions": self.put_configuration_set_sending_options,
         }
 
     def __call__(
@@ -228,6 +247,46 @@ class Sesv2App:
     ) -> dict[str, Any]:
         reasons = _reasons(_json_body(request).get("SuppressedReasons") or [])
         self.state.set_account(suppressed_reasons=tuple(reasons))
+        return {}
+
+    # -- configuration sets (the streams; the guard pauses one) ---------------------------
+    def list_configuration_sets(self, _: Request, __: dict[str, str]) -> dict[str, Any]:
+        with self.state.locked() as state:
+            return {"ConfigurationSets": sorted(state.configuration_sets)}
+
+    def create_configuration_set(self, request: Request, _: dict[str, str]) -> dict[str, Any]:
+        body = _json_body(request)
+        name = str(body.get("ConfigurationSetName") or "").strip()
+        if not name:
+            raise bad_request("ConfigurationSetName is required")
+        with self.state.locked() as state:
+            if name in state.configuration_sets:
+                raise ApiError(
+                    "AlreadyExistsException", f"Configuration set <{name}> already exists."
+                )
+            enabled = (body.get("SendingOptions") or {}).get("SendingEnabled", True)
+            state.create_configuration_set(name, bool(enabled))
+        return {}
+
+    def get_configuration_set(self, _: Request, params: dict[str, str]) -> dict[str, Any]:
+        name = params["ConfigurationSetName"]
+        with self.state.locked() as state:
+            if name not in state.configuration_sets:
+                raise not_found(f"Configuration set <{name}> does not exist.")
+            enabled = state.configuration_sets[name]
+        return {
+            "ConfigurationSetName": name,
+            "SendingOptions": {"SendingEnabled": enabled},
+            "ReputationOptions": {"ReputationMetricsEnabled": True},
+        }
+
+    def put_configuration_set_sending_options(
+        self, request: Request, params: dict[str, str]
+    ) -> dict[str, Any]:
+        name = params["ConfigurationSetName"]
+        enabled = bool(_json_body(request).get("SendingEnabled", False))
+        if not self.state.set_configuration_set_sending(name, enabled):
+            raise not_found(f"Configuration set <{name}> does not exist.")
         return {}
 
     def _require_production_access(self) -> None:

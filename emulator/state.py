@@ -65,6 +65,8 @@ class EmulatorState:
         self.throttle = TokenBucket(request_rate)
         self.faults = FaultPlan()
         self._jobs: dict[str, ImportJob] = {}
+        # Configuration sets: name -> sending enabled (PutConfigurationSetSendingOptions).
+        self.configuration_sets: dict[str, bool] = {}
 
     @contextmanager
     def locked(self) -> Iterator[EmulatorState]:
@@ -86,7 +88,21 @@ class EmulatorState:
             self.throttle.configure(self._request_rate)
             self.faults.clear()
             self._jobs.clear()
+            self.configuration_sets.clear()
             clear_metrics(ACCOUNT_ID, REGION, "AWS/SES")
+
+    # -- configuration sets -----------------------------------------------------------
+    def create_configuration_set(self, name: str, sending_enabled: bool = True) -> None:
+        with self._lock:
+            self.configuration_sets.setdefault(name, sending_enabled)
+
+    def set_configuration_set_sending(self, name: str, enabled: bool) -> bool:
+        """False when there is no such set."""
+        with self._lock:
+            if name not in self.configuration_sets:
+                return False
+            self.configuration_sets[name] = enabled
+            return True
 
     # -- suppression list -------------------------------------------------------------
     def put_suppressed(
@@ -197,6 +213,7 @@ class EmulatorState:
                 "send_statistics_buckets": len(self.statistics.buckets),
                 "request_rate": self._request_rate,
                 "faults": [rule.to_dict() for rule in self.faults.rules()],
+                "configuration_sets": dict(self.configuration_sets),
             }
 
 

@@ -63,8 +63,24 @@ def account_card(health: object) -> None:
         st.caption(_("Checked {when}").format(when=checked))
 
 
+ACCOUNT = ""  # the first choice: the whole account, not one configuration set
+with feedback.reported(_("load the configuration sets")):
+    streams = queries.configuration_sets(resources.database_key())
+picked = st.selectbox(
+    _("Account or configuration set"),
+    [ACCOUNT, *streams],
+    format_func=lambda name: name or _("The whole account"),
+    key="overview_stream",
+    help=_(
+        "A configuration set's rates come from its own events and, where SES publishes "
+        "them, its Reputation figures. The thresholds stay the account's: SES enforces per "
+        "account."
+    ),
+)
+stream = picked or None
+
 with feedback.reported(_("load the account health")):
-    health = queries.account_health(resources.database_key())
+    health = queries.account_health(resources.database_key(), stream)
     first, second, third = st.columns(3)
     with first:
         rate_card(
@@ -131,7 +147,7 @@ st.caption(
 
 st.subheader(_("Bounce rate"))
 with feedback.reported(_("load the bounce-rate trend")):
-    trend = queries.rate_trend(resources.database_key(), start, end, "bounce")
+    trend = queries.rate_trend(resources.database_key(), start, end, "bounce", stream)
     if trend.empty or trend[["daily_rate", "official_rate"]].isna().all().all():
         feedback.empty_state(_("No sends or official figures in this range."))
     st.plotly_chart(
@@ -141,7 +157,7 @@ with feedback.reported(_("load the bounce-rate trend")):
 
 st.subheader(_("Complaint rate"))
 with feedback.reported(_("load the complaint-rate trend")):
-    trend = queries.rate_trend(resources.database_key(), start, end, "complaint")
+    trend = queries.rate_trend(resources.database_key(), start, end, "complaint", stream)
     st.plotly_chart(
         charts.rate_chart(trend, review=COMPLAINT_REVIEW, pause=COMPLAINT_PAUSE, what="complaint"),
         key="overview_complaint_chart",

@@ -38,6 +38,8 @@ MATRIX = {
         Action.INGEST,
         Action.IMPORT_DIRECTORY,
         Action.REMOVE_CONFIRMED,
+        Action.ACKNOWLEDGE_ALERTS,
+        Action.RUN_RETENTION,
     },
     Role.ADMIN: set(Action),
 }

@@ -124,9 +124,9 @@ def test_a_chunk_is_committed_by_bytes_as_well_as_by_count(
     commits: list[int] = []
     real = ingest_module.write_batch
 
-    def counting(connection: Any, batch: Any, now: Any) -> Any:
+    def counting(connection: Any, batch: Any, now: Any, *rest: Any) -> Any:
         commits.append(len(batch.facts))
-        return real(connection, batch, now)
+        return real(connection, batch, now, *rest)
 
     monkeypatch.setattr(ingest_module, "write_batch", counting)
     payloads = [line(make_bounce([f"u{n}@example.com"])) for n in range(12)]
@@ -151,10 +151,10 @@ def test_an_item_the_database_refuses_is_dead_lettered_alone_and_the_others_stor
 ) -> None:
     real = ingest_module.write_batch
 
-    def refuse_poison(connection: Any, batch: Any, now: Any) -> Any:
+    def refuse_poison(connection: Any, batch: Any, now: Any, *rest: Any) -> Any:
         if any(fact.address == "poison@example.com" for fact in batch.facts):
             raise DataError("INSERT INTO facts", {}, Exception("Data too long for column"))
-        return real(connection, batch, now)
+        return real(connection, batch, now, *rest)
 
     monkeypatch.setattr(ingest_module, "write_batch", refuse_poison)
     addresses = ["ok0@example.com", "poison@example.com", "ok1@example.com"]

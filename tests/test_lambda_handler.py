@@ -85,10 +85,10 @@ def test_an_sqs_event_reports_exactly_the_messages_whose_commit_failed(
 ) -> None:
     real = ingest_module.write_batch
 
-    def refuse_poison(connection: Any, batch: Any, now: Any) -> Any:
+    def refuse_poison(connection: Any, batch: Any, now: Any, *rest: Any) -> Any:
         if any(fact.address.startswith("poison") for fact in batch.facts):
             raise OperationalError("INSERT INTO facts", {}, Exception("value too long"))
-        return real(connection, batch, now)
+        return real(connection, batch, now, *rest)
 
     monkeypatch.setattr(ingest_module, "write_batch", refuse_poison)
     addresses = ["ok0@example.com", "poison1@example.com", "ok2@example.com", "poison3@x.com"]

@@ -271,3 +271,48 @@ def test_upgrading_from_0001_links_import_job_results_and_marks_calls_in_flight(
         assert current_revision(engine) == "0002_import_job_results"
     finally:
         engine.dispose()
+
+
+def test_the_alerts_migration_backfills_the_stream_counts_ingest_would_keep(
+    empty_database_url: str,
+) -> None:
+    from alembic import command
+
+    from core.store.db import alembic_config, upgrade
+    from core.store.tables import SET_DAILY
+    from tests.alerts_kit import TODAY, send, tagged
+    from tests.factories import ingest, make_bounce, make_complaint
+
+    engine = make_engine(empty_database_url, auto_upgrade=False)
+    try:
+        upgrade(engine)
+        send(engine, 20, 3, stream="bulk", complaints=1)
+        send(engine, 10, 1, stream="transactional", day=TODAY.replace(day=19))
+        send(engine, 5, 1)  # no configuration set: not counted per stream
+        ingest(
+            engine,
+            tagged(make_bounce(["x@example.com"], subtype="OnAccountSuppressionList",
+                               event=True), "bulk"),
+            tagged(make_complaint(["y@example.com"], subtype="OnAccountSuppressionList",
+                                  event=True), "bulk"),
+        )  # fmt: skip
+        query = select_all(SET_DAILY)
+        with engine.connect() as connection:
+            kept = sorted(tuple(row) for row in connection.execute(query))
+        command.downgrade(alembic_config(engine), "0005_job_runs")
+        upgrade(engine)
+        with engine.connect() as connection:
+            backfilled = sorted(tuple(row) for row in connection.execute(query))
+    finally:
+        engine.dispose()
+    assert backfilled == kept
+    assert ("bulk", "bounce", False, 1) in {row[1:] for row in kept}
+    assert ("bulk", "complaint", False, 1) in {row[1:] for row in kept}
+    assert ("transactional", "send", True, 10) in {row[1:] for row in kept}
+
+
+def select_all(table: Any) -> Any:
+    from sqlalchemy import select
+
+    return select(table.c.day, table.c.configuration_set, table.c.kind,
+                  table.c.counts_toward_rate, table.c.count)  # fmt: skip

@@ -90,8 +90,8 @@ def test_messages_are_deleted_only_after_their_facts_are_committed(
     log: list[str] = []
     real_write = ingest_module._write_with_retry
 
-    def write(engine: Engine, batch: Any) -> Any:
-        written = real_write(engine, batch)  # returns once the transaction is committed
+    def write(engine: Engine, batch: Any, *rest: Any, **knobs: Any) -> Any:
+        written = real_write(engine, batch, *rest, **knobs)  # returns once committed
         log.append(f"commit {count(sqlite_engine, 'facts')} facts")
         return written
 
@@ -151,10 +151,10 @@ def test_a_message_whose_commit_fails_alone_stays_while_the_others_are_deleted(
 ) -> None:
     real = ingest_module.write_batch
 
-    def refuse_poison(connection: Any, batch: Any, now: Any) -> Any:
+    def refuse_poison(connection: Any, batch: Any, now: Any, *rest: Any) -> Any:
         if any(fact.address == "poison@example.com" for fact in batch.facts):
             raise OperationalError("INSERT INTO facts", {}, Exception("value out of range"))
-        return real(connection, batch, now)
+        return real(connection, batch, now, *rest)
 
     monkeypatch.setattr(ingest_module, "write_batch", refuse_poison)
     good = [body(make_bounce([f"ok{n}@example.com"])) for n in range(2)]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from core.access import Actor
+from core.alerts import guard, lifecycle
+from core.alerts.lifecycle import AlertRecord
 from core.ingest import dead_letters
 from core.ingest.dead_letters import RetryOutcome
 from core.ingest.intake import ingest_upload, poll_queue
@@ -142,6 +144,24 @@ def retry_failed_removals(actor: Actor, run_id: int) -> RemovalReport:
 def poll_import_jobs(actor: Actor, run_id: int) -> list[ImportJobState]:
     """Record what SES says about the unfinished import jobs of a removal run."""
     return _remover().poll_jobs(actor=actor, run_id=run_id)
+
+
+# --- Alerts --------------------------------------------------------------------------------
+
+
+def acknowledge_alert(actor: Actor, alert_id: int, note: str) -> AlertRecord:
+    """No more notifications for this alert until it resolves (audited)."""
+    return lifecycle.acknowledge(resources.engine(), actor, alert_id, note)
+
+
+def snooze_alert(actor: Actor, alert_id: int, duration: str) -> AlertRecord:
+    """No notifications for `duration` ("4h", "30m", "2d"); audited."""
+    return lifecycle.snooze(resources.engine(), actor, alert_id, lifecycle.parse_duration(duration))
+
+
+def resume_sending(actor: Actor, configuration_set: str, reason: str) -> None:
+    """An admin turns sending back on for a configuration set, with a reason (audited)."""
+    guard.resume_sending(resources.engine(), resources.gateway(), actor, configuration_set, reason)
 
 
 # --- Jobs ----------------------------------------------------------------------------------

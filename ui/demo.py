@@ -32,6 +32,7 @@ from botocore.client import BaseClient
 from sqlalchemy import Engine, func, select
 
 from core.access import Actor, Role
+from core.alerts.checker import AlertChecker
 from core.database_url import describe_database_url
 from core.errors import BounceDeskError
 from core.ingest.pipeline import Ingester
@@ -254,6 +255,8 @@ def _fill(environment: DemoEnvironment, engine: Engine, step: Step) -> tuple[lis
     notes.append(_attempt("suppression sync", lambda: sync_mirror(gateway, engine)))
     step("pulling account status and metrics")
     notes.append(_attempt("metrics", lambda: pull_metrics(gateway, engine)))
+    step("checking alerts")
+    notes.append(_attempt("alerts", lambda: check_alerts(settings, gateway, engine)))
     return [n for n in notes if n], empty
 
 
@@ -299,6 +302,12 @@ def pull_metrics(gateway: SesGateway, engine: Engine) -> str:
     reports = pull_metric_history(engine, gateway, days=DEMO_METRIC_DAYS)
     points = sum(report.points for report in reports)
     return f"account {health.enforcement_status}; {points} metric points pulled"
+
+
+def check_alerts(settings: Settings, gateway: SesGateway, engine: Engine) -> str:
+    """One alerts check, so the demo's bulk stream shows its warning (no channels here)."""
+    summary = AlertChecker.from_settings(settings, engine, gateway, None).check()
+    return f"alerts checked: {len(summary.opened)} opened"
 
 
 def make_bucket(handle: EmulatorHandle, bucket: str) -> str:

@@ -19,6 +19,7 @@ import streamlit as st
 
 from core import audit
 from core.access import Actor
+from core.alerts import lifecycle as alert_lifecycle
 from core.clock import utcnow
 from core.ingest import dead_letters as dead_letter_store
 from core.jobs.registry import JOBS
@@ -62,8 +63,14 @@ def _frame(values: Sequence[object], columns: list[str]) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def account_health(db: str) -> reports.AccountHealth:
-    return reports.account_health(resources.engine())
+def account_health(db: str, configuration_set: str | None = None) -> reports.AccountHealth:
+    return reports.account_health(resources.engine(), configuration_set=configuration_set)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def configuration_sets(db: str) -> list[str]:
+    """The streams the overview's selector offers (the sets our facts name)."""
+    return reports.configuration_sets_seen(resources.engine())
 
 
 def complaint_headroom(health: reports.AccountHealth) -> int:
@@ -72,8 +79,12 @@ def complaint_headroom(health: reports.AccountHealth) -> int:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def rate_trend(db: str, start: date, end: date, kind: reports.Kind) -> pd.DataFrame:
-    points = reports.rate_trend(resources.engine(), start, end, kind=kind)
+def rate_trend(
+    db: str, start: date, end: date, kind: reports.Kind, configuration_set: str | None = None
+) -> pd.DataFrame:
+    points = reports.rate_trend(
+        resources.engine(), start, end, kind=kind, configuration_set=configuration_set
+    )
     columns = ["day", "sends", "sends_source", "events", "daily_rate", "rolling_7d_rate"]
     frame = _frame(points, [*columns, "official_rate"])
     for column in ("daily_rate", "rolling_7d_rate", "official_rate"):
@@ -345,6 +356,50 @@ def audit_csv(
     buffer = io.BytesIO()
     audit.export_audit_csv(resources.engine(), actor, flt, buffer, bom=bom, zone=zone)
     return buffer.getvalue()
+
+
+# --- Alerts --------------------------------------------------------------------------------
+
+
+def _alert_filter_hash(flt: alert_lifecycle.AlertFilter) -> tuple[object, ...]:
+    return (flt.status, flt.rule, flt.scope, flt.start, flt.end)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def open_alerts_summary(db: str) -> tuple[int, str | None]:
+    """How many alerts are open and the title of the most severe, newest one (the banner)."""
+    alerts = alert_lifecycle.list_alerts(resources.engine(), alert_lifecycle.AlertFilter())
+    if not alerts:
+        return 0, None
+    rank = {"critical": 0, "review": 1, "warning": 2}
+    worst = min(alerts, key=lambda a: (rank.get(a.severity, 3), -a.id))
+    return len(alerts), worst.title
+
+
+@st.cache_data(
+    ttl=TTL, show_spinner=False, hash_funcs={alert_lifecycle.AlertFilter: _alert_filter_hash}
+)
+def alerts(db: str, flt: alert_lifecycle.AlertFilter) -> pd.DataFrame:
+    rows = alert_lifecycle.list_alerts(resources.engine(), flt)
+    return _frame(rows, alert_lifecycle.ALERT_HEADER)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def alert_rules(db: str) -> list[str]:
+    return alert_lifecycle.rules_seen(resources.engine())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def alert_history(db: str, alert_id: int) -> pd.DataFrame:
+    events = alert_lifecycle.alert_events(resources.engine(), alert_id)
+    return _frame(events, ["id", "alert_id", "at", "kind", "actor", "detail"])
+
+
+def alerts_csv(db: str, flt: alert_lifecycle.AlertFilter, bom: bool) -> bytes:
+    """Every alert matching `flt` as CSV, through the formula-safe writer."""
+    out = io.BytesIO()
+    alert_lifecycle.export_alerts_csv(resources.engine(), flt, out, bom=bom)
+    return out.getvalue()
 
 
 # --- Jobs ----------------------------------------------------------------------------------

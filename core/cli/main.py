@@ -7,12 +7,34 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from core.cli import audit, db, dead_letters, ingest, jobs, mailing, metrics, suppression
+from core.cli import (
+    alerts,
+    audit,
+    db,
+    dead_letters,
+    ingest,
+    jobs,
+    mailing,
+    metrics,
+    retention,
+    suppression,
+)
 from core.cli.common import Handler, report_error, shared_options
 from core.settings import load_settings
 
 # Each module adds its commands with `register(commands)`; the order is the help's order.
-COMMAND_GROUPS = (db, ingest, dead_letters, suppression, metrics, mailing, audit, jobs)
+COMMAND_GROUPS = (
+    db,
+    ingest,
+    dead_letters,
+    suppression,
+    metrics,
+    mailing,
+    audit,
+    jobs,
+    alerts,
+    retention,
+)
 
 
 def build_parser(prog: str = "bouncedesk") -> argparse.ArgumentParser:

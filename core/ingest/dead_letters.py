@@ -133,7 +133,9 @@ def _retry_one(
     else:
         changes.update(status="resolved", resolved_at=now)
     with translated_errors(), engine.begin() as connection:
-        written = None if failures else write_batch(connection, result.batch, now)
+        written = (
+            None if failures else write_batch(connection, result.batch, now, ingester.counted_only)
+        )
         connection.execute(update(TABLE).where(TABLE.c.id == id_).values(**changes))
     return RetryOutcome(
         id=id_,

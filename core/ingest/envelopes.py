@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
+
 MAX_SNS_BYTES = 256 * 1024
 SNS_TYPES = frozenset({"Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"})
 # SES publishes this plain text (no JSON) once, when a topic becomes an event destination or
@@ -140,7 +142,7 @@ class Unwrapper:
             yield Unusable(raw, "too_large", f"{len(raw)} bytes is over the size limit")
             return
         try:
-            value = json.loads(raw)
+            value = decode_json(raw)
         except RecursionError:
             yield Unusable(raw, "too_deep", "JSON nested too deeply to read")
             return
@@ -178,7 +180,7 @@ class Unwrapper:
             yield Unusable(raw, "too_large", f"SNS message of {len(encoded)} bytes is over 256 KB")
             return
         try:
-            payload = json.loads(message)
+            payload = decode_json(message)
         except RecursionError:
             yield Unusable(raw, "too_deep", "SNS Message is JSON nested too deeply to read")
             return
@@ -229,6 +231,17 @@ def _is_setup_notice(text: bytes) -> bool:
 def _text_or_none(envelope: Mapping[str, Any], key: str) -> str | None:
     value = envelope.get(key)
     return value if isinstance(value, str) else None
+
+
+def decode_json(text: str | bytes) -> Any:
+    """`text` parsed as JSON: by orjson, three times faster than the standard library, and
+    by the standard library whenever orjson refuses it, so that what is accepted and the
+    error raised (its message, RecursionError for deep nesting) stay the standard library's:
+    it also reads NaN, integers past 64 bits and lone surrogates, which orjson does not."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def encode_text(text: str) -> bytes:

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypeGuard
 
+import orjson
+
 from core.addresses import MAX_ADDRESS_LENGTH, bare_address, domain_of, normalise_address
 from core.clock import utcnow
 from core.errors import InvalidAddress
@@ -435,12 +437,17 @@ def _detail(obj: Mapping[str, Any], *keys: str) -> str | None:
     return _json(picked) if picked else None
 
 
-# One encoder for every call: json.dumps with options builds a new one each time.
+# One encoder for every call: json.dumps with options builds a new one each time. It
+# writes what orjson refuses (integers past 64 bits, lone surrogates).
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 def _json(value: Any) -> str:
-    return storable_text(_ENCODER.encode(value))
+    try:
+        encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        encoded = _ENCODER.encode(value)
+    return storable_text(encoded)
 
 
 def storable_text(text: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -369,6 +370,7 @@ class Ingester:
         topic_arns: Collection[str] = (),
         entry_point_modes: Mapping[str, VerifyMode] | None = None,
         limits: IngestLimits | None = None,
+        counted_only: Collection[str] = (),
     ) -> None:
         self.engine = engine
         self.entry_point = entry_point
@@ -379,6 +381,8 @@ class Ingester:
         self.unwrapper = self.unwrapper_for(verify_mode)
         self.batch_size = batch_size
         self.limits = limits or IngestLimits()
+        # Kinds counted but not stored as raw facts (settings.retention_store_raw_sends).
+        self.counted_only = frozenset(counted_only)
 
     @classmethod
     def from_settings(
@@ -401,6 +405,7 @@ class Ingester:
             topic_arns=settings.sns_topic_arns,
             entry_point_modes=modes,
             limits=IngestLimits.from_settings(settings),
+            counted_only=settings.counted_only_kinds(),
         )
 
     def unwrapper_for(self, verify_mode: VerifyMode) -> Unwrapper:
@@ -424,21 +429,34 @@ class Ingester:
         `failed`.
         """
         run = _Run(start_run(self.engine, self.entry_point, source, on_start))
-        iterator = iter(items)
         try:
-            while (chunk := self._digest_chunk(iterator, run.total)).marks:
+            for chunk in self._chunks(iter(items)):
                 self._commit_chunk(chunk, run)
-                del chunk  # before the next one is read: one chunk in memory at a time
+                del chunk  # before the one after the next is read: two in memory at most
         except Exception as exc:
             finish_run(self.engine, run, "failed", str(exc) or repr(exc), self.limits)
             raise
         finish_run(self.engine, run, "finished", None, self.limits)
         return run.total
 
-    def _digest_chunk(self, items: Iterator[Item], committed: IngestSummary) -> _Chunk:
+    def _chunks(self, items: Iterator[Item]) -> Iterator[_Chunk]:
+        """The input's chunks, each parsed in a worker thread while the one before it is
+        being written: the database works (and the driver waits, without the GIL) while
+        Python parses, instead of each waiting for the other. Only the worker reads `items`."""
+        kept = IngestSummary()  # the dead letters kept so far, for the per-file cap
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-parse") as worker:
+            chunk = worker.submit(self._digest_chunk, items, kept).result()
+            while chunk.marks:
+                following = worker.submit(self._digest_chunk, items, kept)
+                yield chunk
+                del chunk
+                chunk = following.result()
+
+    def _digest_chunk(self, items: Iterator[Item], kept: IngestSummary) -> _Chunk:
         """The next items up to `batch_size` of them or `limits.batch_bytes` of input, parsed
         as they are read: each leaves nothing of its own behind but its bytes and a mark.
-        Dead letters past the per-file cap are counted as `cut`, not kept."""
+        Dead letters past the per-file cap (counting `kept`, those of the chunks before)
+        are counted as `cut`, not kept; `kept` then counts this chunk's too."""
         chunk, limits = _Chunk(), self.limits
         digested, size = chunk.digested, 0
         while len(chunk.marks) < self.batch_size and size < limits.batch_bytes:
@@ -450,13 +468,14 @@ class Ingester:
             chunk.sources.append(item.source)
             size += len(item.raw)
             digest_into(digested, item, self.unwrapper)
-            excess = committed.dead_lettered + digested.summary.dead_lettered
+            excess = kept.dead_lettered + digested.summary.dead_lettered
             excess -= limits.max_dead_letters_per_file
             if excess > 0 and (item.problem is None or item.problem[0] != FILE_TOO_LARGE):
                 # Past the cap: counted, not stored (the file's cut is always kept).
                 del digested.batch.dead_letters[-excess:]
                 digested.summary.dead_lettered -= excess
                 digested.summary.cut += excess
+        kept.dead_lettered += digested.summary.dead_lettered
         return chunk
 
     def _commit_chunk(self, chunk: _Chunk, run: _Run) -> None:
@@ -502,7 +521,7 @@ class Ingester:
             summary.stored, summary.duplicates = written.stored, written.duplicates
             run.save(connection, summary)
 
-        _write_with_retry(self.engine, self._stamped(digested.batch), count)
+        _write_with_retry(self.engine, self._stamped(digested.batch), count, self.counted_only)
         run.total.add(summary)
         return summary
 
@@ -529,7 +548,8 @@ class Ingester:
         total = IngestSummary()
         for one in digested:
             total.add(one.summary)
-        written = _write_with_retry(self.engine, self._stamped(_combined(digested)))
+        batch = self._stamped(_combined(digested))
+        written = _write_with_retry(self.engine, batch, counted_only=self.counted_only)
         total.stored, total.duplicates = written.stored, written.duplicates
         return total
 
@@ -537,7 +557,8 @@ class Ingester:
         """Write in one transaction; each item's summary, a fact new to the store counted
         as stored once (a second copy in the same chunk is a duplicate)."""
         batch = self._stamped(_combined(digested))
-        unclaimed = set(_write_with_retry(self.engine, batch).new_keys)
+        written = _write_with_retry(self.engine, batch, counted_only=self.counted_only)
+        unclaimed = set(written.new_keys)
         summaries = []
         for one in digested:
             summary = replace(one.summary)
@@ -641,21 +662,27 @@ def _is_transient(exc: BaseException) -> bool:
     reraise=True,
 )
 def _write_once(
-    engine: Engine, batch: Batch, after: Callable[[Connection, Written], None] | None
+    engine: Engine,
+    batch: Batch,
+    after: Callable[[Connection, Written], None] | None,
+    counted_only: frozenset[str],
 ) -> Written:
     with engine.begin() as connection:
-        written = write_batch(connection, batch, utcnow())
+        written = write_batch(connection, batch, utcnow(), counted_only)
         if after:
             after(connection, written)
         return written
 
 
 def _write_with_retry(
-    engine: Engine, batch: Batch, after: Callable[[Connection, Written], None] | None = None
+    engine: Engine,
+    batch: Batch,
+    after: Callable[[Connection, Written], None] | None = None,
+    counted_only: frozenset[str] = frozenset(),
 ) -> Written:
     """Write a batch (and whatever `after` writes in the same transaction)."""
     try:
-        return _write_once(engine, batch, after)
+        return _write_once(engine, batch, after, counted_only)
     except DBAPIError as exc:
         raise StoreUnavailable(describe_database_error(exc)) from exc
 

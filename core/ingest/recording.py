@@ -12,11 +12,12 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, insert
 
 from core.ingest.events import ParsedFact, storable_text
+from core.policy import NOT_COUNTED_SUBTYPES
 from core.store.models import (
     DeadLetter,
     SnsConfirmation,
 )
-from core.store.tables import DAILY, DOMAINS, FACTS, SUMMARIES
+from core.store.tables import DAILY, DOMAINS, FACT_KEYS, FACTS, SET_DAILY, SUMMARIES
 from core.store.upsert import Merge, insert_ignoring_duplicates, newer_wins, upsert
 
 # A reason may quote the input; a long one adds nothing and would overflow a MySQL TEXT.
@@ -50,15 +51,30 @@ class Written:
     new_keys: frozenset[bytes] = frozenset()
 
 
-def write_batch(connection: Connection, batch: Batch, received_at: datetime) -> Written:
-    """Store a batch; return how many facts were new and how many were already there."""
+def write_batch(
+    connection: Connection,
+    batch: Batch,
+    received_at: datetime,
+    counted_only: frozenset[str] = frozenset(),
+) -> Written:
+    """Store a batch; return how many facts were new and how many were already there.
+
+    Facts of the kinds in `counted_only` are counted (summaries, daily counts) but not
+    stored: only their keys are, in fact_keys, so a redelivery is still a duplicate."""
     unique = {fact.dedup_key: fact for fact in batch.facts}
-    rows = [(*fact, received_at) for fact in sorted(unique.values(), key=_key)]
+    ordered = sorted(unique.values(), key=_key)
+    rows = [(*fact, received_at) for fact in ordered if fact.kind not in counted_only]
     new_keys = set(insert_ignoring_duplicates(connection, FACTS, rows, "dedup_key", FACT_COLUMNS))
+    if counted_only:
+        keys = [(f.dedup_key, f.kind, f.occurred_at) for f in ordered if f.kind in counted_only]
+        new_keys.update(
+            insert_ignoring_duplicates(connection, FACT_KEYS, keys, "dedup_key", KEY_COLUMNS)
+        )
     new_facts = [fact for fact in unique.values() if fact.dedup_key in new_keys]
     _update_summaries(connection, new_facts)
     _update_daily_counts(connection, new_facts)
     _update_domain_counts(connection, new_facts)
+    _update_config_set_counts(connection, new_facts)
     insert_ignoring_duplicates(
         connection, cast(Table, SnsConfirmation.__table__), batch.confirmations, "sns_message_id"
     )
@@ -81,6 +97,7 @@ def _key(fact: ParsedFact) -> bytes:
 
 # A fact's row is the fact itself and the time its batch was received.
 FACT_COLUMNS = (*ParsedFact._fields, "received_at")
+KEY_COLUMNS = ("dedup_key", "kind", "occurred_at")
 
 
 def _dead_letter_row(row: DeadLetterRow, received_at: datetime) -> dict[str, Any]:
@@ -245,3 +262,41 @@ def _update_domain_counts(connection: Connection, facts: Sequence[ParsedFact]) -
     ]
     keys = ["day", "domain", "kind", "classification"]
     upsert(connection, DOMAINS, rows, keys, [("count", Merge.ADD)])
+
+
+# --- daily counts per configuration set ----------------------------------------------------
+
+
+def counts_toward_set_rate(fact: ParsedFact) -> bool:
+    """Whether a fact counts in its stream's rate: the bounce rule for bounces; a complaint
+    unless it is about an address on our suppression list (never sent); other kinds always."""
+    if fact.kind == "bounce":
+        return fact.counts_toward_bounce_rate
+    if fact.kind == "complaint":
+        return (fact.complaint_subtype or "").lower() not in NOT_COUNTED_SUBTYPES
+    return True
+
+
+def _update_config_set_counts(connection: Connection, facts: Sequence[ParsedFact]) -> None:
+    counts: dict[tuple[Any, ...], int] = {}
+    for fact in facts:
+        if fact.configuration_set:
+            key = (
+                fact.occurred_at.date(),
+                fact.configuration_set[:128],
+                fact.kind,
+                counts_toward_set_rate(fact),
+            )
+            counts[key] = counts.get(key, 0) + 1
+    rows = [
+        {
+            "day": day,
+            "configuration_set": name,
+            "kind": kind,
+            "counts_toward_rate": counted,
+            "count": count,
+        }
+        for (day, name, kind, counted), count in sorted(counts.items())
+    ]
+    keys = ["day", "configuration_set", "kind", "counts_toward_rate"]
+    upsert(connection, SET_DAILY, rows, keys, [("count", Merge.ADD)])

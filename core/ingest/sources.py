@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
+import orjson
+
 from core.ingest.pipeline import (
     FILE_TOO_LARGE,
     PREFIX_BYTES,
@@ -121,6 +123,9 @@ class _ValueReader:
             yield self._next_value()
 
     def _next_value(self) -> Item:
+        fast = self._next_line_value()
+        if fast is not None:
+            return fast
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.text, self.pos)
@@ -141,6 +146,22 @@ class _ValueReader:
                 return self._skip_oversized()
             raw, self.pos = self.text[self.pos : end], end
             return self._item(raw, value)
+
+    def _next_line_value(self) -> Item | None:
+        """NDJSON's common case: the rest of the line is one JSON value that orjson reads
+        (three times faster than `raw_decode`). None for anything else (two values on a
+        line, a line not yet read to its end, input orjson refuses): `raw_decode` decides."""
+        text, pos = self.text, self.pos
+        cut = text.find("\n", pos, pos + self.max_item // 4)
+        if cut < 0:
+            return None
+        line = text[pos:cut].rstrip(" \t\r")
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        self.pos = pos + len(line)
+        return self._item(line, value)
 
     def _fill_within_limit(self, held: int) -> bool:
         """Read more (as much again as held) while the value may still fit the limit."""

@@ -45,6 +45,20 @@ JOBS: tuple[JobSpec, ...] = (
         changes=True,
         run=tasks.poll_sqs,
     ),
+    JobSpec(
+        "alerts-check",
+        "evaluate the alert rules, notify the channels, let the guard act",
+        "job_alerts_check_minutes",
+        changes=True,
+        run=tasks.check_alerts,
+    ),
+    JobSpec(
+        "retention",
+        "delete raw facts past their kind's age (the retention_* settings)",
+        "job_retention_minutes",
+        changes=True,
+        run=tasks.apply_retention,
+    ),
 )
 
 

@@ -23,7 +23,7 @@ from core.errors import InvalidInput
 from core.policy import BOUNCE_PAUSE, BOUNCE_REVIEW, NOT_COUNTED_SUBTYPES
 from core.reports.rates import RateStatus, bounce_status, complaint_status, headroom, rate
 from core.store.db import translated_errors
-from core.store.tables import DAILY, DOMAINS, POINTS, SNAPSHOTS
+from core.store.tables import DAILY, DOMAINS, POINTS, SET_DAILY, SET_POINTS, SNAPSHOTS
 
 Kind = Literal["bounce", "complaint"]
 CLOUDWATCH = "cloudwatch"
@@ -104,14 +104,25 @@ class _Official:
     at: datetime | None
 
 
-def account_health(engine: Engine, *, today: date | None = None) -> AccountHealth:
+def account_health(
+    engine: Engine, *, today: date | None = None, configuration_set: str | None = None
+) -> AccountHealth:
     """The headline: official rates, enforcement status, our 7-day rates and the headroom
-    (counting bounces that would bring the last 7 days' volume to review / pause)."""
+    (counting bounces that would bring the last 7 days' volume to review / pause).
+
+    With `configuration_set`, the rates, volume and headroom are that stream's (its Send
+    events and its `Reputation.*` points); the thresholds and the enforcement status stay
+    the account's, since SES enforces per account."""
     today = today or utcnow().date()
+    start = today - timedelta(days=WINDOW_DAYS - 1)
     with translated_errors(), engine.connect() as connection:
-        inputs = _daily_inputs(connection, today - timedelta(days=WINDOW_DAYS - 1), today)
-        bounce = inputs.latest["bounce"] or _latest_official(connection, "bounce")
-        complaint = inputs.latest["complaint"] or _latest_official(connection, "complaint")
+        inputs = _daily_inputs(connection, start, today, configuration_set)
+        bounce = inputs.latest["bounce"] or _latest_official(
+            connection, "bounce", configuration_set
+        )
+        complaint = inputs.latest["complaint"] or _latest_official(
+            connection, "complaint", configuration_set
+        )
         snapshot = connection.execute(
             select(SNAPSHOTS).order_by(SNAPSHOTS.c.taken_at.desc()).limit(1)
         ).first()
@@ -164,8 +175,21 @@ def _combined_source(sources: Iterable[str]) -> str:
     return used.pop() if len(used) == 1 else "mixed"
 
 
-def _latest_official(connection: Connection, kind: str) -> _Official:
+def _latest_official(
+    connection: Connection, kind: str, configuration_set: str | None = None
+) -> _Official:
     """The newest official point of any age (the window read found none)."""
+    if configuration_set is not None:
+        row = connection.execute(
+            select(SET_POINTS.c.value, SET_POINTS.c.at)
+            .where(
+                SET_POINTS.c.configuration_set == configuration_set,
+                SET_POINTS.c.metric == OFFICIAL_METRIC[kind],
+            )
+            .order_by(SET_POINTS.c.at.desc(), SET_POINTS.c.period_seconds)
+            .limit(1)
+        ).first()
+        return _Official(float(row.value), row.at) if row else _Official(None, None)
     row = connection.execute(
         select(POINTS.c.value, POINTS.c.at)
         .where(POINTS.c.source == CLOUDWATCH, POINTS.c.metric == OFFICIAL_METRIC[kind])
@@ -206,16 +230,24 @@ class _DailyInputs:
         return sum(self.events[kind].values())
 
 
-def rate_trend(engine: Engine, start: date, end: date, kind: Kind = "bounce") -> list[RatePoint]:
+def rate_trend(
+    engine: Engine,
+    start: date,
+    end: date,
+    kind: Kind = "bounce",
+    *,
+    configuration_set: str | None = None,
+) -> list[RatePoint]:
     """One point per UTC day from `start` to `end` inclusive: sends, counting events, the
-    daily and rolling 7-day rate, and the official CloudWatch rate of that day."""
+    daily and rolling 7-day rate, and the official CloudWatch rate of that day; the
+    account's, or one configuration set's."""
     if kind not in OFFICIAL_METRIC:
         raise InvalidInput(f"kind must be 'bounce' or 'complaint', not {kind!r}")
     if end < start:
         raise InvalidInput(f"the trend ends ({end}) before it starts ({start})")
     lead_in = start - timedelta(days=WINDOW_DAYS - 1)
     with translated_errors(), engine.connect() as connection:
-        inputs = _daily_inputs(connection, lead_in, end)
+        inputs = _daily_inputs(connection, lead_in, end, configuration_set)
     events, official = inputs.events[kind], inputs.official[kind]
     points = []
     for offset in range((end - start).days + 1):
@@ -238,11 +270,72 @@ def rate_trend(engine: Engine, start: date, end: date, kind: Kind = "bounce") ->
     return points
 
 
-def _daily_inputs(connection: Connection, start: date, end: date) -> _DailyInputs:
+def _daily_inputs(
+    connection: Connection, start: date, end: date, configuration_set: str | None = None
+) -> _DailyInputs:
     inputs = _DailyInputs()
+    if configuration_set is not None:
+        _read_set_counts(connection, start, end, configuration_set, inputs)
+        _read_set_points(connection, start, end, configuration_set, inputs)
+        return inputs
     _read_daily_counts(connection, start, end, inputs)
     _read_metric_points(connection, start, end, inputs)
     return inputs
+
+
+def _read_set_counts(
+    connection: Connection, start: date, end: date, name: str, inputs: _DailyInputs
+) -> None:
+    """One stream's Send events and rate-counting events per day (daily_config_set_counts)."""
+    rows = connection.execute(
+        select(SET_DAILY.c.day, SET_DAILY.c.kind, func.sum(SET_DAILY.c.count))
+        .where(
+            SET_DAILY.c.configuration_set == name,
+            SET_DAILY.c.day >= start,
+            SET_DAILY.c.day <= end,
+            SET_DAILY.c.kind.in_(["send", "bounce", "complaint"]),
+            SET_DAILY.c.counts_toward_rate.is_(True),
+        )
+        .group_by(SET_DAILY.c.day, SET_DAILY.c.kind)
+    )
+    for day, kind, count in rows:
+        target = inputs.own_sends if kind == "send" else inputs.events[kind]
+        target[_as_date(day)] = int(count)
+
+
+def _read_set_points(
+    connection: Connection, start: date, end: date, name: str, inputs: _DailyInputs
+) -> None:
+    """One stream's official rate per day: its daily point, else the day's last hourly one."""
+    kinds = {metric: kind for kind, metric in OFFICIAL_METRIC.items()}
+    rows = connection.execute(
+        select(SET_POINTS.c.metric, SET_POINTS.c.at, SET_POINTS.c.value)
+        .where(
+            SET_POINTS.c.configuration_set == name,
+            SET_POINTS.c.metric.in_(list(kinds)),
+            SET_POINTS.c.period_seconds.in_([HOUR, DAY]),
+            SET_POINTS.c.at >= day_start(start),
+            SET_POINTS.c.at < day_start(end + timedelta(days=1)),
+        )
+        .order_by(SET_POINTS.c.period_seconds, SET_POINTS.c.at)
+    )
+    for metric, at, value in rows:
+        kind = kinds[metric]
+        inputs.official[kind][at.date()] = float(value)
+        newest = inputs.latest[kind]
+        if newest is None or newest.at is None or at > newest.at:
+            inputs.latest[kind] = _Official(float(value), at)
+
+
+def configuration_sets_seen(engine: Engine) -> list[str]:
+    """Every configuration set our facts name, for the overview's stream selector."""
+    query = (
+        select(SET_DAILY.c.configuration_set)
+        .group_by(SET_DAILY.c.configuration_set)
+        .order_by(SET_DAILY.c.configuration_set)
+    )
+    with translated_errors(), engine.connect() as connection:
+        return list(connection.scalars(query))
 
 
 def _read_daily_counts(

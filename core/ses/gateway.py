@@ -47,10 +47,11 @@ from core.settings import Settings
 
 if TYPE_CHECKING:  # the boto3-stubs packages are development-only
     from mypy_boto3_cloudwatch import CloudWatchClient
-    from mypy_boto3_cloudwatch.type_defs import MetricDataQueryTypeDef
+    from mypy_boto3_cloudwatch.type_defs import MetricDataQueryTypeDef, MetricTypeDef
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sqs import SQSClient
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -136,6 +137,15 @@ class AccountInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfigurationSetInfo:
+    """GetConfigurationSet, the fields alerts and the guard use."""
+
+    name: str
+    sending_enabled: bool
+    reputation_metrics_enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class SendDataPoint:
     """One 15-minute bucket of SES v1 GetSendStatistics."""
 
@@ -155,6 +165,8 @@ class MetricQuery:
     metric: str
     stat: str
     period_seconds: int
+    # (name, value) pairs, e.g. (("ses:configuration-set", "bulk"),) for one stream's figure.
+    dimensions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,12 +291,14 @@ class SesGateway:
         ses: SESClient | None = None,
         cloudwatch: CloudWatchClient | None = None,
         s3: S3Client | None = None,
+        sqs: SQSClient | None = None,
         request_rate: float = 1.0,
     ) -> None:
         self.sesv2 = sesv2
         self.ses = ses
         self.cloudwatch = cloudwatch
         self.s3 = s3
+        self.sqs = sqs
         # The pace for SES management calls; callers build a Pacer from it.
         self.request_rate = request_rate
 
@@ -295,6 +309,7 @@ class SesGateway:
             ses=clients.ses,
             cloudwatch=clients.cloudwatch,
             s3=clients.s3,
+            sqs=clients.sqs,
             request_rate=request_rate,
         )
 
@@ -413,6 +428,59 @@ class SesGateway:
             raw=raw,
         )
 
+    # Configuration sets (the streams alerts watch and the guard may pause)
+
+    def list_configuration_sets(self) -> list[str]:
+        """Every configuration set's name (ListConfigurationSets, following NextToken)."""
+        names: list[str] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"PageSize": 100}
+            if token:
+                params["NextToken"] = token
+            with translated("ListConfigurationSets"):
+                response = self.sesv2.list_configuration_sets(**params)
+            names.extend(response.get("ConfigurationSets", []))
+            token = response.get("NextToken") or None
+            if token is None:
+                return names
+
+    def get_configuration_set(self, name: str) -> ConfigurationSetInfo:
+        """Raises SesNotFound when there is no such configuration set."""
+        with translated(f"GetConfigurationSet {name}"):
+            response = self.sesv2.get_configuration_set(ConfigurationSetName=name)
+        sending = response.get("SendingOptions") or {}
+        reputation = response.get("ReputationOptions") or {}
+        return ConfigurationSetInfo(
+            name=response.get("ConfigurationSetName", name),
+            # SES leaves SendingOptions out for a set nobody has changed: sending is on.
+            sending_enabled=bool(sending.get("SendingEnabled", True)),
+            reputation_metrics_enabled=bool(reputation.get("ReputationMetricsEnabled", False)),
+        )
+
+    def set_configuration_set_sending(self, name: str, *, enabled: bool) -> None:
+        """PutConfigurationSetSendingOptions: pause (or resume) sending for one set only."""
+        with translated(f"PutConfigurationSetSendingOptions {name}"):
+            self.sesv2.put_configuration_set_sending_options(
+                ConfigurationSetName=name, SendingEnabled=enabled
+            )
+
+    def queue_depth(self, queue_url: str) -> int:
+        """Messages waiting or in flight on an SQS queue (a dead-letter queue's backlog)."""
+        with translated(f"SQS GetQueueAttributes {queue_url}"):
+            response = self._require(self.sqs, "sqs").get_queue_attributes(
+                QueueUrl=queue_url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )
+        attributes = response.get("Attributes", {})
+        return sum(
+            int(attributes.get(name, 0))
+            for name in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+        )
+
     def get_send_statistics(self) -> list[SendDataPoint]:
         """SES v1: 15-minute buckets of the last two weeks, in no particular order."""
         with translated("GetSendStatistics"):
@@ -456,12 +524,11 @@ class SesGateway:
 
 
 def _metric_query(query: MetricQuery) -> MetricDataQueryTypeDef:
+    metric: MetricTypeDef = {"Namespace": query.namespace, "MetricName": query.metric}
+    if query.dimensions:
+        metric["Dimensions"] = [{"Name": n, "Value": v} for n, v in query.dimensions]
     return {
         "Id": query.query_id,
-        "MetricStat": {
-            "Metric": {"Namespace": query.namespace, "MetricName": query.metric},
-            "Period": query.period_seconds,
-            "Stat": query.stat,
-        },
+        "MetricStat": {"Metric": metric, "Period": query.period_seconds, "Stat": query.stat},
         "ReturnData": True,
     }

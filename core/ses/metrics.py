@@ -24,7 +24,7 @@ from core.clock import utcnow
 from core.ses.gateway import MetricQuery, SesGateway
 from core.store.db import open_session, translated_errors
 from core.store.models import AccountSnapshot, MetricPoint
-from core.store.tables import POINTS
+from core.store.tables import POINTS, SET_POINTS
 from core.store.upsert import Merge, upsert
 
 CLOUDWATCH = "cloudwatch"
@@ -43,6 +43,10 @@ CLOUDWATCH_METRICS: dict[str, str] = {
     "Bounce": "Sum",
     "Complaint": "Sum",
 }
+REPUTATION_METRICS = ("Reputation.BounceRate", "Reputation.ComplaintRate")
+# The dimension SES publishes a configuration set's figures under.
+SET_DIMENSION = "ses:configuration-set"
+CONFIGURATION_SET = "configuration_set"
 SEND_STATISTICS_METRICS = ("DeliveryAttempts", "Bounces", "Complaints", "Rejects")
 _MERGES = [("value", Merge.REPLACE), ("pulled_at", Merge.REPLACE)]
 
@@ -121,15 +125,23 @@ def pull_cloudwatch_metrics(
     return PullReport(CLOUDWATCH, start, end, sum(by_metric.values()), by_metric)
 
 
-def _queries(metrics: Iterable[str], periods: Sequence[int]) -> list[MetricQuery]:
+def _queries(
+    metrics: Iterable[str],
+    periods: Sequence[int],
+    *,
+    prefix: str = "",
+    set_name: str | None = None,
+) -> list[MetricQuery]:
     """Ids must start with a lowercase letter and contain only letters, digits and _."""
+    dimensions = ((SET_DIMENSION, set_name),) if set_name is not None else ()
     return [
         MetricQuery(
-            query_id=f"m{index}_{period}",
+            query_id=f"{prefix}m{index}_{period}",
             namespace=SES_NAMESPACE,
             metric=metric,
             stat=CLOUDWATCH_METRICS.get(metric, "Sum"),
             period_seconds=period,
+            dimensions=dimensions,
         )
         for index, metric in enumerate(metrics)
         for period in periods
@@ -159,24 +171,72 @@ def pull_send_statistics(engine: Engine, gateway: SesGateway) -> PullReport:
     )
 
 
+def pull_configuration_set_metrics(
+    engine: Engine,
+    gateway: SesGateway,
+    names: Sequence[str],
+    *,
+    start: datetime,
+    end: datetime,
+    periods: Sequence[int] = (HOURLY, DAILY),
+) -> PullReport:
+    """The official `Reputation.*` figures of each named configuration set (dimension
+    ``ses:configuration-set``; SES publishes them only for sets with reputation metrics on,
+    so a set without them simply has no points)."""
+    queries = {
+        q.query_id: (name, q)
+        for index, name in enumerate(names)
+        for q in _queries(REPUTATION_METRICS, periods, prefix=f"s{index}_", set_name=name)
+    }
+    pulled_at = utcnow()
+    by_metric: dict[str, int] = {}
+    if not queries:
+        return PullReport(CONFIGURATION_SET, start, end, 0, by_metric)
+    with open_session(engine) as session, translated_errors():
+        plain = [q for _, q in queries.values()]
+        for values in gateway.get_metric_data(plain, start, end):
+            name, query = queries[values.query_id]
+            rows = [
+                {
+                    "configuration_set": name,
+                    "metric": query.metric,
+                    "period_seconds": query.period_seconds,
+                    "at": at,
+                    "value": value,
+                    "pulled_at": pulled_at,
+                }
+                for at, value in zip(values.timestamps, values.values, strict=True)
+            ]
+            upsert(session.connection(), SET_POINTS, rows, _SET_KEYS, _MERGES)
+            session.commit()
+            key = f"{name}/{query.metric}/{query.period_seconds}"
+            by_metric[key] = by_metric.get(key, 0) + len(rows)
+    return PullReport(CONFIGURATION_SET, start, end, sum(by_metric.values()), by_metric)
+
+
 def pull_metrics(
     engine: Engine,
     gateway: SesGateway,
     *,
     days: int = 14,
     now: datetime | None = None,
+    configuration_sets: Sequence[str] | None = None,
 ) -> list[PullReport]:
     """What `python -m core metrics pull` does: CloudWatch for the last `days` days (hourly
-    and daily) and GetSendStatistics. Safe to run as often as wanted."""
+    and daily), GetSendStatistics, and the reputation figures of each configuration set
+    (`configuration_sets`, or every set ListConfigurationSets names). Safe to repeat."""
     end = now or utcnow()
     start = end - timedelta(days=days)
+    names = gateway.list_configuration_sets() if configuration_sets is None else configuration_sets
     return [
         pull_cloudwatch_metrics(engine, gateway, start=start, end=end),
         pull_send_statistics(engine, gateway),
+        pull_configuration_set_metrics(engine, gateway, names, start=start, end=end),
     ]
 
 
 _KEYS = ["source", "metric", "period_seconds", "at"]
+_SET_KEYS = ["configuration_set", "metric", "period_seconds", "at"]
 
 
 def _point(

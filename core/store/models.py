@@ -112,6 +112,20 @@ class Fact(Base):
     )
 
 
+class FactKey(Base):
+    """The idempotency key of a fact stored as counts only (retention_store_raw_sends off):
+    enough to know a redelivery is a duplicate, for as long as its kind's raw facts would
+    have been kept."""
+
+    __tablename__ = "fact_keys"
+
+    dedup_key: Mapped[bytes] = mapped_column(DedupKey, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_fact_keys_kind_occurred", "kind", "occurred_at"),)
+
+
 class AddressSummary(Base):
     """Per-address totals kept current at ingest, so lists never scan the facts."""
 
@@ -467,3 +481,79 @@ class AuditEntry(Base):
     parameters: Mapped[str | None] = mapped_column(LongText)  # JSON
     outcome: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+# --- Alerts (issue 11) -------------------------------------------------------------------
+
+
+class DailyConfigSetCount(Base):
+    """Facts per UTC day, configuration set and kind, kept at ingest (and backfilled from the
+    facts by migration 0007), so per-stream rates never scan the facts. Only facts that name
+    a configuration set are counted here. `counts_toward_rate` is the bounce rule for
+    bounces and "not about an address on our suppression list" for complaints."""
+
+    __tablename__ = "daily_config_set_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    configuration_set: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    counts_toward_rate: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ConfigSetMetricPoint(Base):
+    """One CloudWatch `Reputation.*` point of one configuration set (SES publishes them per
+    set when the set's reputation metrics are on); re-pulling overwrites, never adds."""
+
+    __tablename__ = "config_set_metric_points"
+
+    configuration_set: Mapped[str] = mapped_column(String(128), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    pulled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Alert(Base):
+    """One alert: a rule's condition on one scope (the account, a configuration set, a
+    domain, a job) from the check that saw it first to the one that saw it clear.
+
+    `open_key` is ``rule|scope`` while the alert is open and NULL once resolved: its unique
+    index lets only one open alert exist per rule and scope, also with two checks at once."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(64), index=True)
+    scope: Mapped[str] = mapped_column(String(300))
+    open_key: Mapped[str | None] = mapped_column(String(400), unique=True)
+    severity: Mapped[str] = mapped_column(String(16))  # warning | review | critical
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | resolved
+    title: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(LongText)
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    notifications: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(320))
+    snoozed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    snoozed_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class AlertEvent(Base):
+    """What happened to an alert: opened, notified, a delivery failed, acknowledged, snoozed,
+    the guard paused (or would have), resumed, resolved. Append-only history."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(320))
+    detail: Mapped[str | None] = mapped_column(LongText)

@@ -18,6 +18,7 @@ from core.store.models import (
     DeadLetter,
     DirectoryUser,
     Fact,
+    FactKey,
     IngestionRun,
     MetricPoint,
     RemovalResult,
@@ -30,6 +31,7 @@ DAILY = cast(Table, DailyCount.__table__)
 DEAD_LETTERS = cast(Table, DeadLetter.__table__)
 DOMAINS = cast(Table, DailyDomainCount.__table__)
 FACTS = cast(Table, Fact.__table__)
+FACT_KEYS = cast(Table, FactKey.__table__)
 MIRROR = cast(Table, SuppressedDestination.__table__)
 POINTS = cast(Table, MetricPoint.__table__)
 RESULTS = cast(Table, RemovalResult.__table__)
@@ -38,3 +40,16 @@ SNAPSHOTS = cast(Table, AccountSnapshot.__table__)
 SUMMARIES = cast(Table, AddressSummary.__table__)
 SYNCS = cast(Table, SuppressionSync.__table__)
 USERS = cast(Table, DirectoryUser.__table__)
+
+# Alerts (issue 11)
+from core.store.models import (  # noqa: E402
+    Alert,
+    AlertEvent,
+    ConfigSetMetricPoint,
+    DailyConfigSetCount,
+)
+
+ALERTS = cast(Table, Alert.__table__)
+ALERT_EVENTS = cast(Table, AlertEvent.__table__)
+SET_DAILY = cast(Table, DailyConfigSetCount.__table__)
+SET_POINTS = cast(Table, ConfigSetMetricPoint.__table__)

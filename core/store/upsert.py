@@ -14,6 +14,7 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, DateTime, Select, Table, case, column, func, select, text
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
@@ -72,7 +73,7 @@ def json_rows(
     with it megabytes of rows for as long as the process lives.
     """
     names = list(rows[0])
-    records = json.dumps(rows, default=_json_default, ensure_ascii=False)
+    records = _json_text(rows)
     name = connection.dialect.identifier_preparer.format_table(table)
     source = text(f"json_populate_recordset(NULL::{name}, CAST(:records AS json))")
     return names, select(*[column(n) for n in names]).select_from(source), {"records": records}
@@ -197,6 +198,16 @@ def _driver_cursor(connection: Connection, sql: str) -> Iterator[Any]:
 def _scalar_default(column: Any) -> Any:
     default = column.default
     return default.arg if default is not None and default.is_scalar else None
+
+
+def _json_text(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as a JSON array: by orjson (a tenth of the standard library's time on a
+    chunk of facts), by the standard library for what orjson refuses (integers past 64
+    bits, lone surrogates), so that such a value is refused by the database, as before."""
+    try:
+        return orjson.dumps(rows, default=_json_default).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(rows, default=_json_default, ensure_ascii=False)
 
 
 def _json_default(value: Any) -> str:

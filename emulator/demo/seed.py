@@ -18,6 +18,7 @@ from typing import Any
 
 from emulator import ACCOUNT_ID, REGION
 from emulator.clients import make_client
+from emulator.demo.bulk import CONFIGURATION_SETS, bulk_messages
 from emulator.demo.history import Event, History, build_history
 from emulator.demo.messages import notification
 from emulator.demo.metrics import NAMESPACE, metric_data, put_metrics, tallies
@@ -82,6 +83,7 @@ def seed_demo(
     with contextlib.suppress(sqs.exceptions.PurgeQueueInProgress):
         sqs.purge_queue(QueueUrl=wiring.queue_url)
     publish_backlog(endpoint_url, wiring, history, users, random.Random(seed + 2))
+    publish_bulk_stream(endpoint_url, wiring, now, random.Random(seed + 3))
     return DemoAccount(users, history, users_csv, known_valid_csv)
 
 
@@ -108,6 +110,8 @@ def _seed_state(state: EmulatorState, history: History) -> None:
             complaints=tally.complaints,
         )
     state.set_account(enforcement_status="HEALTHY", sending_enabled=True)
+    for name in CONFIGURATION_SETS:
+        state.create_configuration_set(name)
 
 
 def publish_backlog(
@@ -123,6 +127,22 @@ def publish_backlog(
         )
     _redeliver(make_client("sqs", endpoint_url), wiring.queue_url, REDELIVERED)
     return len(entries) + REDELIVERED
+
+
+def publish_bulk_stream(
+    endpoint_url: str, wiring: Wiring, now: datetime, rng: random.Random
+) -> int:
+    """The newsletter stream of the last week (emulator.demo.bulk), through SNS."""
+    sns = make_client("sns", endpoint_url)
+    entries = [
+        {"Id": f"b{i}", "Message": message, "Subject": "Amazon SES Email Event Notification"}
+        for i, message in enumerate(bulk_messages(now, rng))
+    ]
+    for start in range(0, len(entries), 10):
+        sns.publish_batch(
+            TopicArn=wiring.topic_arn, PublishBatchRequestEntries=entries[start : start + 10]
+        )
+    return len(entries)
 
 
 def publish_event(

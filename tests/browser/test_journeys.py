@@ -1,10 +1,12 @@
-"""Four journeys through the real dashboard in headless Chromium, in demo mode.
+"""Five journeys through the real dashboard in headless Chromium, in demo mode.
 
 1. The overview draws the bounce-rate chart with the 5 % and 10 % threshold lines.
 2. Ops filters hard bounces on the suppression list, confirms two valid, removes them, and
    SES (the emulator) no longer lists them.
 3. Support exports the filtered list as CSV for Excel and gets exactly the filtered rows.
 4. The audit log shows who changed what (the demo's own seeding, through the same code).
+5. The demo's bulk stream crossed the warning: a banner says so on every page, and ops
+   acknowledge the alert on the Alerts page.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from botocore.exceptions import ClientError
 from browserkit import ACTOR, DEMO_TIMEOUT, DemoServer
 from playwright.sync_api import Page, expect
 
+from core.alerts.lifecycle import AlertFilter, list_alerts
 from core.recipients.bounced import BouncedFilter, list_bounced
 from core.recipients.confirmations import confirmation_history
 from core.store.db import make_engine
@@ -179,3 +182,27 @@ def test_the_audit_log_shows_who_changed_what(page: Page, screenshots: Path):
     expect(rows.nth(1)).to_contain_text("suppression.sync")
     expect(rows.nth(1)).to_contain_text("completed")
     page.screenshot(path=screenshots / "4-audit-log.png", full_page=True)
+
+
+def test_an_alert_banner_appears_and_the_alerts_page_acknowledges_it(
+    page: Page, demo_server: DemoServer, screenshots: Path
+):
+    open_page(page, "/bounced_users", ".st-key-bu_table")
+    banner = page.locator(".st-key-alert_banner")
+    expect(banner).to_contain_text("open")
+    expect(banner).to_contain_text("configuration set bulk")
+    banner.get_by_text("Open the Alerts page").click()
+    page.locator(".st-key-alerts_open").first.wait_for(timeout=DEMO_TIMEOUT)
+    wait_idle(page)
+    engine = make_engine(demo_server.database_url)
+    try:
+        [bulk] = list_alerts(engine, AlertFilter(rule="bounce_rate_warning", scope="bulk"))
+        choose(page, "alerts_pick", f"#{bulk.id} {bulk.title}")
+        page.locator(".st-key-alerts_note input").fill("pausing the newsletter import")
+        page.locator(".st-key-alerts_ack button").click()
+        expect(page.get_by_text(f"Alert {bulk.id} acknowledged.")).to_be_visible(timeout=30_000)
+        [after] = list_alerts(engine, AlertFilter(rule="bounce_rate_warning", scope="bulk"))
+    finally:
+        engine.dispose()
+    assert after.acknowledged_by == ACTOR
+    page.screenshot(path=screenshots / "5-alerts.png", full_page=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core.alerts.lifecycle import AlertFilter, list_alerts
 from core.settings import load_settings
 from core.store.db import make_engine
 from core.store.models import DirectoryUser, Fact, SuppressedDestination
@@ -74,6 +75,11 @@ def test_a_first_demo_start_fills_its_own_database_and_a_restart_reuses_it(
         assert stored > 1000, first.notes
         assert count(engine, DirectoryUser.__table__) > 100
         assert count(engine, SuppressedDestination.__table__) > 10
+        # The demo's bulk stream crosses the 2 % warning; the account as a whole does not.
+        opened = {(a.rule, a.scope) for a in list_alerts(engine, AlertFilter())}
+        assert ("bounce_rate_warning", "configuration_set:bulk") in opened, first.notes
+        assert ("bounce_rate_warning", "account") not in opened
+        assert sorted(first.gateway().list_configuration_sets()) == ["bulk", "qube-default"]
     finally:
         first.handle.stop()
     second = ensure_demo(load_settings(), tmp_path)
