@@ -62,7 +62,7 @@ PAGES = [
     ),
     st.Page(
         "pages/alerts.py",
-        title="Alerts",
+        title=_("Alerts"),
         icon=":material/notifications:",
         url_path="alerts",
     ),
@@ -164,5 +164,7 @@ sidebar(actor)
 try:
     alert_banner.show()
 except BounceDeskError as exc:
-    st.warning(f"Could not read the open alerts: {exc}", icon=":material/warning:")
+    st.warning(
+        _("Could not read the open alerts: {error}").format(error=exc), icon=":material/warning:"
+    )
 page.run()

@@ -124,6 +124,9 @@ ACTIONS = {
     ),
     Action.CHANGE_SETTINGS: N_("Changing settings and policy"),
     Action.RUN_JOBS: N_("Running a job now"),
+    Action.ACKNOWLEDGE_ALERTS: N_("Acknowledging or snoozing an alert"),
+    Action.RESUME_SENDING: N_("Resuming sending for a configuration set the guard paused"),
+    Action.RUN_RETENTION: N_("Deleting raw facts past their retention age"),
 }
 
 

@@ -74,6 +74,13 @@ COLUMNS: dict[str, str] = {
     "next_due": N_("Next due"),
     "stale": N_("Stale"),
     "summary": N_("Summary"),
+    "severity": N_("Severity"),
+    "title": N_("Title"),
+    "scope": N_("Scope"),
+    "notifications": N_("Notifications"),
+    "acknowledged_by": N_("Acknowledged by"),
+    "rule": N_("Rule"),
+    "actor": N_("Who"),
 }
 TIME_COLUMNS: dict[str, str] = {
     "last bounce": N_("Last bounce ({zone})"),
@@ -90,6 +97,11 @@ TIME_COLUMNS: dict[str, str] = {
     "finished_at": N_("Finished at ({zone})"),
     "since": N_("Since ({zone})"),
     "last_run": N_("Last run ({zone})"),
+    "opened_at": N_("Opened at ({zone})"),
+    "last_seen_at": N_("Last seen at ({zone})"),
+    "snoozed_until": N_("Snoozed until ({zone})"),
+    "resolved_at": N_("Resolved at ({zone})"),
+    "at": N_("At ({zone})"),
 }
 
 

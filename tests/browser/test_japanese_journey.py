@@ -33,6 +33,7 @@ PAGES = {
     "user_directory": ("ユーザー名簿", ".st-key-ud_file"),
     "audit_log": ("監査ログ", ".st-key-al_entries"),
     "jobs": ("ジョブ", ".st-key-jobs_run_box"),
+    "alerts": ("アラート", ".st-key-alerts_filters"),
 }
 
 

@@ -29,6 +29,7 @@ PAGES = [
     "user_directory",
     "audit_log",
     "jobs",
+    "alerts",
 ]
 TITLES_JA = {
     "overview": "概要",
@@ -39,6 +40,7 @@ TITLES_JA = {
     "user_directory": "ユーザー名簿",
     "audit_log": "監査ログ",
     "jobs": "ジョブ",
+    "alerts": "アラート",
 }
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uff01-\uff60]")
 # English that stays English in the Japanese dashboard: names, codes, figures.
