@@ -44,6 +44,7 @@ def test_the_page_lists_every_job_with_its_last_run_outcome_and_next_due(db: Eng
         "import-job-poll",
         "sqs-poll",
         "alerts-check",
+        "retention",
     ]
     metrics = row(at, "metrics-pull")
     assert (metrics["outcome"], metrics["summary"], metrics["every"]) == (
