@@ -4,8 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard bench-alerts \
-	bench-i18n clean catalogs-extract catalogs-update catalogs-compile
+.PHONY: install run test lint bench-ingest bench-suppression bench-dashboard bench-alerts clean \
+	lambda-zip deploy-roles container-base container \
+	bench-i18n catalogs-extract catalogs-update catalogs-compile
 
 install: $(VENV)/.installed
 
@@ -59,7 +60,22 @@ catalogs-compile: install
 
 bench-alerts: install
 	$(PY) bench/alerts.py
+# Deployment (docs/deploy.md): the Lambda package for deploy/template.yaml, the template's
+# role policies from iam/, and the dashboard image (on a local debootstrap base).
+LAMBDA_PYTHON ?= 3.12
+
+lambda-zip: install
+	$(PY) deploy/lambda_zip.py --python $(LAMBDA_PYTHON)
+
+deploy-roles: install
+	$(PY) deploy/roles.py
+
+container-base:
+	deploy/container/local-base.sh bouncedesk-base:bookworm
+
+container:
+	docker build --network host -t bouncedesk:latest .
 
 clean:
-	rm -rf $(VENV) test-output
+	rm -rf $(VENV) test-output build
 	find $(LOCALES) -name '*.mo' -delete

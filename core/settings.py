@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +29,7 @@ from pydantic_settings import (
 )
 
 from core.access import DEFAULT_CONTACT, Role, check_role_patterns
+from core.database_secret import check_secret_arn, database_url_from_secret
 from core.database_url import check_database_url
 from core.errors import SettingsError
 
@@ -51,6 +59,16 @@ COUNTED_ONLY_KINDS = frozenset({"send", "delivery"})
 VerifyMode = Literal["off", "when_present", "required"]
 # arn:PARTITION:sns:REGION:ACCOUNT:TOPIC (a FIFO topic's name ends in .fifo).
 _TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+
+
+def _known_database(value: str) -> str:
+    scheme = value.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in {"sqlite", "postgresql", "mysql", "mariadb"}:
+        raise ValueError(
+            "accepted values: sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://..."
+        )
+    check_database_url(value)
+    return value
 
 
 def _config_file() -> Path | None:
@@ -256,6 +274,31 @@ class Settings(BaseSettings):
         """Kinds stored as counts and keys only, never as raw facts."""
         return frozenset() if self.retention_store_raw_sends else COUNTED_ONLY_KINDS
 
+    # Deployment (deploy/, docs/deploy.md): the database URL from an AWS Secrets Manager
+    # secret (core/database_secret.py), read once per process. database_url then names at
+    # most the server, for a secret that holds only the credentials (RDS-managed).
+    database_secret_arn: str | None = None
+
+    @field_validator("database_secret_arn")
+    @classmethod
+    def _secret_named(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_secret_arn(value)
+        return value
+
+    @model_validator(mode="after")
+    def _database_url_from_secret(self) -> Settings:
+        if self.database_secret_arn is None:
+            return self
+        try:
+            url = database_url_from_secret(self.database_secret_arn, self.database_url)
+            self.database_url = _known_database(url)
+        except ValueError as exc:
+            raise ValueError(
+                f"database_secret_arn (BOUNCEDESK_DATABASE_SECRET_ARN): {exc}"
+            ) from None
+        return self
+
     # --- Jobs (core/jobs): how often each job is due, in minutes; 0 turns a job off ---------
     # `jobs run-due`, the Lambda jobs function and the dashboard read these. sqs-poll is off
     # by default: a deployment with the ingest Lambda must not also poll its queue.
@@ -275,13 +318,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        scheme = value.split(":", 1)[0].split("+", 1)[0]
-        if scheme not in {"sqlite", "postgresql", "mysql", "mariadb"}:
-            raise ValueError(
-                "accepted values: sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://..."
-            )
-        check_database_url(value)
-        return value
+        return _known_database(value)
 
     @field_validator("sns_topic_arns")
     @classmethod

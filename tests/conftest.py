@@ -173,3 +173,30 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'bouncedesk.db'}")
     yield engine
     engine.dispose()
+
+
+def build_lambda_zip(out: Path, python: str) -> Path:
+    """`make lambda-zip` for Python `python` (e.g. "3.12"), into `out`."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parent.parent / "deploy" / "lambda_zip.py"
+    built = subprocess.run(
+        [sys.executable, str(script), "--python", python, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr[-2000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Lambda package `make lambda-zip` builds, for this interpreter's Python (so it
+    imports here), once per session. Modules that use it share the xdist group
+    ``lambda-zip``, so one worker builds it."""
+    import sys
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return build_lambda_zip(tmp_path_factory.mktemp("lambda") / "bouncedesk-lambda.zip", python)
