@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 .PHONY: install run test lint bench-ingest bench-suppression bench-dashboard bench-alerts bench-api \
-	bench-demo clean lambda-zip deploy-roles container-base container
+	bench-demo clean lambda-zip deploy-roles container-base container \
+	bench-i18n catalogs-extract catalogs-update catalogs-compile
 
 install: $(VENV)/.installed
 
@@ -16,10 +17,10 @@ $(VENV)/.installed: requirements-core.txt requirements.txt requirements-api.txt 
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-run: install
+run: install catalogs-compile
 	$(PY) -m streamlit run dashboard.py
 
-test: install
+test: install catalogs-compile
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
@@ -35,6 +36,27 @@ bench-suppression: install
 
 bench-dashboard: install
 	$(PY) bench/dashboard.py
+
+bench-i18n: install
+	$(PY) bench/i18n.py
+
+# The dashboard's words (ui/i18n.py): extract the wrapped strings of pages/, ui/ and
+# dashboard.py into the template, merge it into each language's .po (translate the new
+# entries there), compile the .po files to the .mo files the dashboard loads (not committed).
+LOCALES := ui/locales
+POT := $(LOCALES)/messages.pot
+BABEL := $(VENV)/bin/pybabel
+
+catalogs-extract: install
+	$(BABEL) -q extract -F babel.cfg --no-location --sort-output --omit-header \
+		--no-wrap -o $(POT) .
+
+catalogs-update: catalogs-extract
+	$(BABEL) -q update -i $(POT) -d $(LOCALES) -D messages --no-wrap --omit-header \
+		--ignore-obsolete --no-fuzzy-matching
+
+catalogs-compile: install
+	$(BABEL) -q compile -d $(LOCALES) -D messages
 
 bench-alerts: install
 	$(PY) bench/alerts.py
@@ -62,3 +84,4 @@ bench-demo: install
 
 clean:
 	rm -rf $(VENV) test-output build
+	find $(LOCALES) -name '*.mo' -delete

@@ -10,7 +10,8 @@ import streamlit as st
 
 from core.access import Actor
 from core.errors import BounceDeskError
-from ui import alert_banner, identity, queries, resources
+from ui import alert_banner, i18n, identity, queries, resources
+from ui.i18n import _
 
 st.set_page_config(
     page_title="Bounce Desk",
@@ -24,103 +25,134 @@ st.set_page_config(
 PAGES = [
     st.Page(
         "pages/overview.py",
-        title="Overview",
+        title=_("Overview"),
         icon=":material/monitoring:",
         url_path="overview",
         default=True,
     ),
     st.Page(
         "pages/bounced_users.py",
-        title="Bounced users",
+        title=_("Bounced users"),
         icon=":material/person_alert:",
         url_path="bounced_users",
     ),
     st.Page(
         "pages/suppression_list.py",
-        title="Suppression list",
+        title=_("Suppression list"),
         icon=":material/block:",
         url_path="suppression_list",
     ),
     st.Page(
         "pages/mailing_exclusions.py",
-        title="Mailing exclusions",
+        title=_("Mailing exclusions"),
         icon=":material/unsubscribe:",
         url_path="mailing_exclusions",
     ),
     st.Page(
         "pages/ingestion.py",
-        title="Ingestion",
+        title=_("Ingestion"),
         icon=":material/move_to_inbox:",
         url_path="ingestion",
     ),
     st.Page(
         "pages/user_directory.py",
-        title="User directory",
+        title=_("User directory"),
         icon=":material/group:",
         url_path="user_directory",
     ),
     st.Page(
         "pages/alerts.py",
-        title="Alerts",
+        title=_("Alerts"),
         icon=":material/notifications:",
         url_path="alerts",
     ),
     st.Page(
         "pages/audit_log.py",
-        title="Audit log",
+        title=_("Audit log"),
         icon=":material/policy:",
         url_path="audit_log",
     ),
     st.Page(
         "pages/jobs.py",
-        title="Jobs",
+        title=_("Jobs"),
         icon=":material/schedule:",
         url_path="jobs",
     ),
     st.Page(
         "pages/doctor.py",
-        title="Doctor",
+        title=_("Doctor"),
         icon=":material/health_and_safety:",
         url_path="doctor",
     ),
     st.Page(
         "pages/api_tokens.py",
-        title="API tokens",
+        title=_("API tokens"),
         icon=":material/key:",
         url_path="api_tokens",
     ),
 ]
 
 
+def language_and_zone() -> None:
+    """Each person's language and time zone (this session); the defaults follow the
+    settings, or the browser for ``auto``."""
+    languages = list(i18n.LANGUAGES)
+    if i18n.LANGUAGE_KEY not in st.session_state:
+        st.session_state[i18n.LANGUAGE_KEY] = i18n.default_language()
+    st.segmented_control(
+        _("Language"),
+        languages,
+        format_func=i18n.LANGUAGES.__getitem__,
+        key=i18n.LANGUAGE_KEY,
+        width="stretch",
+    )
+    zones = i18n.zone_choices()
+    if st.session_state.get(i18n.TIMEZONE_KEY) not in zones:
+        st.session_state[i18n.TIMEZONE_KEY] = zones[0]
+    st.selectbox(
+        _("Time zone"),
+        zones,
+        key=i18n.TIMEZONE_KEY,
+        help=_("Times are shown, and dates are read, in this zone."),
+    )
+
+
 def sidebar(actor: Actor) -> None:
     """Who is acting, with which role, against what: shown on every page."""
     start = resources.startup()
     with st.sidebar:
+        language_and_zone()
         if start.active:
-            st.badge("Demo data", icon=":material/science:", color="orange")
+            st.badge(_("Demo data"), icon=":material/science:", color="orange")
             st.caption(
-                "Running against a local SES emulator with generated data. "
-                "Nothing here reaches AWS."
+                _(
+                    "Running against a local SES emulator with generated data. "
+                    "Nothing here reaches AWS."
+                )
             )
             if start.seeding:
                 demo_progress()
         # Names come from the identity provider or configuration: plain text, never Markdown.
         st.text(identity.describe(actor))
         if identity.sign_in_configured():
-            st.button("Sign out", key="sidebar_sign_out", on_click=st.logout)
+            st.button(_("Sign out"), key="sidebar_sign_out", on_click=st.logout)
         job_warnings()
         with st.expander(
-            "Connection", expanded=False, icon=":material/lan:", key="sidebar_connection"
+            _("Connection"), expanded=False, icon=":material/lan:", key="sidebar_connection"
         ):
-            st.text(f"Database: {start.database_label}")
+            st.text(_("Database: {database}").format(database=start.database_label))
             if start.seeding:
-                st.text("SES endpoint: the demo's emulator (starting)")
+                st.text(
+                    _("SES endpoint: {endpoint}").format(
+                        endpoint=_("the demo's emulator (starting)")
+                    )
+                )
             else:
                 env = resources.environment()
-                endpoint = env.endpoint_url or "AWS (default endpoints)"
-                st.text(f"SES endpoint: {endpoint}")
-                region = env.region or env.settings.aws_region or "from the AWS configuration"
-                st.text(f"Region: {region}")
+                endpoint = env.endpoint_url or _("AWS (default endpoints)")
+                st.text(_("SES endpoint: {endpoint}").format(endpoint=endpoint))
+                region = env.region or env.settings.aws_region or _("from the AWS configuration")
+                st.text(_("Region: {region}").format(region=region))
             for note in start.notes:
                 st.text(note)
 
@@ -133,7 +165,9 @@ def job_warnings() -> None:
         return  # the page itself reports a database it cannot read
     for status in stale:
         st.warning(
-            f"Job {status.name} is stale: {status.why_stale}. See the Jobs page.",
+            _("Job {name} is stale: {why}. See the Jobs page.").format(
+                name=status.name, why=status.why_stale
+            ),
             icon=":material/warning:",
         )
 
@@ -148,7 +182,7 @@ def demo_progress() -> None:
         st.rerun(scope="app")
     st.session_state["sidebar_demo_generation"] = start.generation
     if start.seeding:
-        st.caption(f"Loading the demo data: {start.step}…")
+        st.caption(_("Loading the demo data: {step}…").format(step=start.step))
 
 
 # Navigation first: the page list shows at once, even while the demo seeds its data.
@@ -156,7 +190,7 @@ page = st.navigation(PAGES, position="sidebar")
 try:
     resources.startup()
 except BounceDeskError as exc:
-    st.error(f"Bounce Desk cannot start: {exc}", icon=":material/error:")
+    st.error(_("Bounce Desk cannot start: {error}").format(error=exc), icon=":material/error:")
     st.stop()
 # Nobody reads anything before this: sign-in, role, or local mode on a loopback address.
 actor = identity.resolve()
@@ -164,5 +198,7 @@ sidebar(actor)
 try:
     alert_banner.show()
 except BounceDeskError as exc:
-    st.warning(f"Could not read the open alerts: {exc}", icon=":material/warning:")
+    st.warning(
+        _("Could not read the open alerts: {error}").format(error=exc), icon=":material/warning:"
+    )
 page.run()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import Connection, Engine, Select, Table, func, insert, select
@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.access import Action, Actor, require
 from core.addresses import normalise_address
 from core.chunks import EXPORT_BATCH, ROWS_PER_STATEMENT, chunked
-from core.clock import utcnow
+from core.clock import day_start, utcnow
 from core.csv_safety import write_csv
 from core.errors import InvalidInput
 from core.store.db import translated_errors
@@ -84,13 +84,14 @@ AUDIT_HEADER = [f.name for f in fields(AuditRecord)]
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
     """What the audit log shows. `actor` and `address` match case-insensitive substrings,
-    `action` exactly; `start`/`end` are UTC days, inclusive."""
+    `action` exactly; `start`/`end` are days, inclusive, in `zone` (an IANA name)."""
 
     actor: str | None = None
     action: str | None = None
     address: str | None = None
     start: date | None = None
     end: date | None = None
+    zone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +162,9 @@ def _conditions(flt: AuditFilter) -> list[ColumnElement[bool]]:
         term = flt.address.strip()
         conditions.append(func.lower(AUDIT.c.address).contains(term.lower(), autoescape=True))
     if flt.start is not None:
-        conditions.append(AUDIT.c.at >= datetime.combine(flt.start, datetime.min.time()))
+        conditions.append(AUDIT.c.at >= day_start(flt.start, flt.zone))
     if flt.end is not None:
-        end = datetime.combine(flt.end + timedelta(days=1), datetime.min.time())
-        conditions.append(AUDIT.c.at < end)
+        conditions.append(AUDIT.c.at < day_start(flt.end + timedelta(days=1), flt.zone))
     return conditions
 
 
@@ -206,12 +206,18 @@ def _stream(engine: Engine, flt: AuditFilter) -> Iterator[tuple[Any, ...]]:
 
 
 def export_audit_csv(
-    engine: Engine, actor: Actor, flt: AuditFilter, out: BinaryIO, *, bom: bool = False
+    engine: Engine,
+    actor: Actor,
+    flt: AuditFilter,
+    out: BinaryIO,
+    *,
+    bom: bool = False,
+    zone: tzinfo | None = None,
 ) -> int:
     """Every matching entry as CSV (formula-safe), newest first; returns the rows written.
-    The export is itself recorded in the audit log."""
+    Times carry `zone`'s offset when given. The export is itself recorded in the audit log."""
     require(actor, Action.EXPORT)
-    written = write_csv(_stream(engine, flt), AUDIT_HEADER, out, bom)
+    written = write_csv(_stream(engine, flt), AUDIT_HEADER, out, bom, zone=zone)
     with translated_errors(), engine.begin() as connection:
         record_audit(
             connection, actor, "export.audit", None, f"{written} rows", {"filter": _describe(flt)}

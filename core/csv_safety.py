@@ -7,7 +7,9 @@ leading apostrophe: the spreadsheet shows the text, nothing runs, and a human ca
 read it. Numbers are written as numbers (``-3`` is not a formula).
 
 Files are UTF-8 with CRLF line ends (RFC 4180). The optional byte-order mark is what makes
-Excel read UTF-8, without it Japanese names open as mojibake.
+Excel read UTF-8, without it Japanese names open as mojibake. Times are written as stored
+(naive UTC) unless the caller names a zone: then as ISO 8601 with that zone's offset
+(``2026-12-02T09:30:00+09:00``), which any spreadsheet or program reads unambiguously.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, BinaryIO
 
 # Full-width forms too: Japanese input methods produce them and spreadsheets may treat
@@ -66,24 +68,43 @@ def _cells(row: Sequence[Any]) -> list[Any]:
     ]
 
 
+def _cell_writer(zone: tzinfo | None) -> Callable[[Any], str]:
+    """`safe_cell`, or with times (naive UTC, as stored) shown in `zone` with its offset."""
+    if zone is None:
+        return safe_cell
+    by_type = {
+        **_BY_TYPE,
+        datetime: lambda value: value.replace(tzinfo=UTC).astimezone(zone).isoformat(),
+    }
+
+    def cell(value: Any) -> str:
+        convert = by_type.get(type(value))
+        return convert(value) if convert else _text(str(value))
+
+    return cell
+
+
 def write_csv(
     rows: Iterable[Sequence[Any]],
     header: Sequence[str],
     out: BinaryIO,
     bom: bool = False,
+    *,
+    zone: tzinfo | None = None,
 ) -> int:
     """Write `header` then every row to `out`, row by row; return the number of data rows.
 
     `rows` may be a generator over a database cursor: nothing is collected in memory.
-    `out` stays open (the caller owns it).
+    `out` stays open (the caller owns it). With `zone`, times carry that zone's offset.
     """
+    cell = _cell_writer(zone)
     text = io.TextIOWrapper(out, encoding="utf-8-sig" if bom else "utf-8", newline="")
     try:
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow([safe_cell(name) for name in header])
         count = 0
         for row in rows:
-            writer.writerow(_cells(row))
+            writer.writerow(_cells(row) if zone is None else [cell(value) for value in row])
             count += 1
         text.flush()
         return count

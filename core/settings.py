@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     Field,
@@ -148,6 +149,29 @@ class Settings(BaseSettings):
     # Removal guardrail: at most this many addresses per click (one SES call each); larger
     # selections go through an SES import job with an extra confirmation.
     max_removals_per_click: int = Field(default=100, ge=1, le=10_000)
+
+    # --- Language and time zone (the dashboard's display) -------------------------------
+    # "auto" follows the browser: its locale picks Japanese or English, its time zone the
+    # zone times are shown and dates are read in. Each person may switch in the sidebar.
+    language: Literal["auto", "en", "ja"] = "auto"
+    # An IANA zone name ("Asia/Tokyo", "UTC") or "auto".
+    display_timezone: str = "auto"
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        value = value.strip()
+        if value == "auto":
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone: use auto or an IANA name such as Asia/Tokyo"
+            ) from None
+        return value
+
+    # --- end of language and time zone ---------------------------------------------------
 
     # --- Alerts and the guard (core/alerts, docs/alerts.md) ----------------------------
     # Rate levels as fractions (0.02 = 2 %), for the account and each configuration set, on

@@ -8,19 +8,21 @@ from functools import partial
 import streamlit as st
 
 from core.audit import ACTIONS, AuditFilter
-from ui import feedback, grid, pager, queries, resources
-from ui.format import labels, today_utc
+from ui import exports, feedback, grid, i18n, pager, queries, resources
+from ui.format import file_name, labels, local_times, today
+from ui.i18n import _
 
 PREFIX = "al"
-ENCODINGS = ["UTF-8", "UTF-8 with BOM (Excel)"]
-ANYONE, ANY_ACTION = "Anyone", "Any action"
+ANYONE, ANY_ACTION = "", ""  # the filters' first choice: nobody and no action in particular
 PAGE_SIZE = 50
 
 actor = feedback.page_header(
-    "Audit log",
-    "Every change Bounce Desk made (confirmations, removals, syncs, imports, ingestion by "
-    "hand) and every export of personal data: who, when, on which addresses, with which "
-    "parameters, and how it went. Entries are never changed or deleted.",
+    _("Audit log"),
+    _(
+        "Every change Bounce Desk made (confirmations, removals, syncs, imports, ingestion by "
+        "hand) and every export of personal data: who, when, on which addresses, with which "
+        "parameters, and how it went. Entries are never changed or deleted."
+    ),
 )
 db = resources.database_key()
 
@@ -31,62 +33,84 @@ def _restart() -> None:
 
 with (
     st.container(border=True, key=f"{PREFIX}_filters"),
-    feedback.reported("load the filters"),
+    feedback.reported(_("load the filters")),
 ):
     row = st.columns([2, 2, 2, 1.3, 1.3])
     who = row[0].selectbox(
-        "Who", [ANYONE, *queries.audit_actors(db)], key=f"{PREFIX}_actor", on_change=_restart
+        _("Who"),
+        [ANYONE, *queries.audit_actors(db)],
+        format_func=lambda name: name or _("Anyone"),
+        key=f"{PREFIX}_actor",
+        on_change=_restart,
     )
     action = row[1].selectbox(
-        "Action", [ANY_ACTION, *ACTIONS], key=f"{PREFIX}_action", on_change=_restart
+        _("Action"),
+        [ANY_ACTION, *ACTIONS],
+        format_func=lambda code: code or _("Any action"),
+        key=f"{PREFIX}_action",
+        on_change=_restart,
     )
-    address = row[2].text_input("Address contains", key=f"{PREFIX}_address", on_change=_restart)
+    address = row[2].text_input(_("Address contains"), key=f"{PREFIX}_address", on_change=_restart)
+    zone = i18n.zone_label()
     start = row[3].date_input(
-        "From", value=None, max_value=today_utc(), key=f"{PREFIX}_start", on_change=_restart
+        _("From ({zone})").format(zone=zone),
+        value=None,
+        max_value=today(),
+        key=f"{PREFIX}_start",
+        on_change=_restart,
     )
     end = row[4].date_input(
-        "to (UTC)", value=None, max_value=today_utc(), key=f"{PREFIX}_end", on_change=_restart
+        _("to ({zone})").format(zone=zone),
+        value=None,
+        max_value=today(),
+        key=f"{PREFIX}_end",
+        on_change=_restart,
     )
 flt = AuditFilter(
-    actor=None if who in (None, ANYONE) else who,
-    action=None if action in (None, ANY_ACTION) else action,
+    actor=who or None,
+    action=action or None,
     address=address.strip() or None,
     start=start if isinstance(start, date) else None,
     end=end if isinstance(end, date) else None,
+    zone=i18n.zone_name(),
 )
 
-with feedback.reported("load the audit log"):
+with feedback.reported(_("load the audit log")):
     page = pager.fetch(
         PREFIX, lambda number, size: queries.audit_page(db, flt, number, size), size=PAGE_SIZE
     )
     frame, total = page.rows, page.total
     if total == 0:
-        feedback.empty_state("No audit entries match these filters.")
+        feedback.empty_state(_("No audit entries match these filters."))
     else:
+        titles = labels(frame.columns)
         with st.container(key=f"{PREFIX}_entries"):
             grid.show(
-                frame,
+                local_times(frame, ["when"]),
                 key=f"{PREFIX}_table",
                 column_config={
-                    **labels(frame.columns),
-                    "when (UTC)": st.column_config.DatetimeColumn(
-                        "When (UTC)", format="YYYY-MM-DD HH:mm:ss"
+                    **titles,
+                    "when": st.column_config.DatetimeColumn(
+                        titles["when"], format="YYYY-MM-DD HH:mm:ss"
                     ),
-                    "parameters": st.column_config.TextColumn("Parameters", width="large"),
+                    "parameters": st.column_config.TextColumn(titles["parameters"], width="large"),
                 },
             )
-        pager.controls(PREFIX, page, f"{total:,} entries match.")
+        pager.controls(PREFIX, page, _("{count} entries match.").format(count=f"{total:,}"))
 
     with st.container(border=True, key=f"{PREFIX}_export"):
         left, right = st.columns(2, vertical_alignment="bottom")
-        encoding = left.radio("CSV encoding", ENCODINGS, horizontal=True, key=f"{PREFIX}_encoding")
+        bom = exports.encoding_choice(f"{PREFIX}_encoding", left)
         right.download_button(
-            f"Download all {total:,} matching entries (CSV)",
-            data=partial(queries.audit_csv, db, actor, flt, encoding == ENCODINGS[1]),
-            file_name=f"audit-log-{today_utc():%Y%m%d}.csv",
+            _("Download all {count} matching entries (CSV)").format(count=f"{total:,}"),
+            data=partial(queries.audit_csv, db, actor, flt, bom, i18n.zone()),
+            file_name=file_name("audit-log"),
             mime="text/csv",
             key=f"{PREFIX}_download",
             on_click="ignore",
             icon=":material/download:",
-            help="The export is itself recorded in the audit log.",
+            help=_(
+                "Times in {zone}, ISO 8601 with their offset. The export is itself recorded in "
+                "the audit log."
+            ).format(zone=i18n.zone_name()),
         )

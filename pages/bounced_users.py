@@ -6,13 +6,16 @@ import streamlit as st
 
 from core.access import Action
 from ui import actions, bounced_view, feedback, identity, pager, queries, removal, resources
+from ui.i18n import _
 
 PREFIX = "bu"
 
 actor = feedback.page_header(
-    "Bounced users",
-    "Every address that bounced or complained, with the user it belongs to. Select rows to "
-    "confirm them valid or to take them off the SES suppression list.",
+    _("Bounced users"),
+    _(
+        "Every address that bounced or complained, with the user it belongs to. Select rows "
+        "to confirm them valid or to take them off the SES suppression list."
+    ),
 )
 feedback.show_flash(PREFIX)
 removal.results(PREFIX, actor)
@@ -22,27 +25,29 @@ db = resources.database_key()
 confirm_refusal = identity.refusal(actor, Action.CONFIRM)
 remove_refusal = identity.refusal(actor, Action.REMOVE_CONFIRMED)
 
-with feedback.reported("load the bounced users"):
+with feedback.reported(_("load the bounced users")):
     page = pager.fetch_keyset(
         PREFIX, lambda cursor, size: queries.bounced_page(db, flt, cursor, size)
     )
     frame, total = page.rows, page.total
 
     if total == 0:
-        feedback.empty_state("No bounced addresses match these filters.")
+        feedback.empty_state(_("No bounced addresses match these filters."))
     else:
         selected = bounced_view.table(PREFIX, frame)
-        pager.keyset_controls(PREFIX, page, f"{total:,} addresses match.")
+        pager.keyset_controls(
+            PREFIX, page, _("{count} addresses match.").format(count=f"{total:,}")
+        )
 
         addresses = [str(frame.iloc[i]["address"]) for i in selected]
         st.caption(
-            f"{len(addresses)} selected on this page."
+            _("{count} selected on this page.").format(count=len(addresses))
             if addresses
-            else "Select rows (tick the boxes on the left) to act on them."
+            else _("Select rows (tick the boxes on the left) to act on them.")
         )
         confirm_col, revoke_col, remove_col, dry_col = st.columns([3, 3, 3, 2])
         with confirm_col.popover(
-            "Mark confirmed-valid",
+            _("Mark confirmed-valid"),
             key=f"{PREFIX}_confirm_popover",
             icon=":material/verified:",
             disabled=not addresses or confirm_refusal is not None,
@@ -50,39 +55,39 @@ with feedback.reported("load the bounced users"):
             width="stretch",
         ):
             note = st.text_input(
-                "How was it checked? (required)",
+                _("How was it checked? (required)"),
                 key=f"{PREFIX}_confirm_note",
-                placeholder="e.g. user confirmed by phone, ticket #1234",
+                placeholder=_("e.g. user confirmed by phone, ticket #1234"),
             )
-            if st.button("Confirm valid", key=f"{PREFIX}_confirm", type="primary"):
+            if st.button(_("Confirm valid"), key=f"{PREFIX}_confirm", type="primary"):
                 if not note.strip():
-                    st.warning("A note is required: say how the address was checked.")
+                    st.warning(_("A note is required: say how the address was checked."))
                 else:
-                    with feedback.reported("mark the addresses confirmed-valid"):
+                    with feedback.reported(_("mark the addresses confirmed-valid")):
                         results = actions.confirm_valid(actor, addresses, note)
-                        bounced_view.flash_results(PREFIX, "confirmed valid", results)
+                        bounced_view.flash_results(PREFIX, "confirm", results)
                         queries.clear()
                         st.rerun()
         with revoke_col.popover(
-            "Revoke confirmation",
+            _("Revoke confirmation"),
             key=f"{PREFIX}_revoke_popover",
             icon=":material/undo:",
             disabled=not addresses or confirm_refusal is not None,
             help=confirm_refusal,
             width="stretch",
         ):
-            why = st.text_input("Why? (required)", key=f"{PREFIX}_revoke_note")
-            if st.button("Revoke", key=f"{PREFIX}_revoke", type="primary"):
+            why = st.text_input(_("Why? (required)"), key=f"{PREFIX}_revoke_note")
+            if st.button(_("Revoke"), key=f"{PREFIX}_revoke", type="primary"):
                 if not why.strip():
-                    st.warning("A note is required: say why the confirmation no longer holds.")
+                    st.warning(_("A note is required: say why the confirmation no longer holds."))
                 else:
-                    with feedback.reported("revoke the confirmations"):
+                    with feedback.reported(_("revoke the confirmations")):
                         results = actions.revoke_confirmation(actor, addresses, why)
-                        bounced_view.flash_results(PREFIX, "revoked", results)
+                        bounced_view.flash_results(PREFIX, "revoke", results)
                         queries.clear()
                         st.rerun()
         remove_col.button(
-            "Remove from suppression list…",
+            _("Remove from suppression list…"),
             key=f"{PREFIX}_remove",
             icon=":material/delete:",
             disabled=not addresses or remove_refusal is not None,
@@ -92,11 +97,11 @@ with feedback.reported("load the bounced users"):
             width="stretch",
         )
         dry_col.button(
-            "Dry run",
+            _("Dry run"),
             key=f"{PREFIX}_dry_run",
             icon=":material/preview:",
             disabled=not addresses,
-            help="What removing the selected addresses would do for you; nothing changes.",
+            help=_("What removing the selected addresses would do for you; nothing changes."),
             on_click=removal.request_dry_run,
             args=(PREFIX, addresses),
             width="stretch",

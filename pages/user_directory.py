@@ -7,22 +7,26 @@ import streamlit as st
 
 from core.access import Action
 from ui import actions, feedback, grid, identity, queries, resources
+from ui.format import labels
+from ui.i18n import _
 
 actor = feedback.page_header(
-    "User directory",
-    "Import a CSV export of the product's users (email, user id, name, company). Columns may "
-    "come in any order, with English or Japanese headers, in UTF-8 or Shift_JIS. Importing "
-    "again updates existing users.",
+    _("User directory"),
+    _(
+        "Import a CSV export of the product's users (email, user id, name, company). Columns "
+        "may come in any order, with English or Japanese headers, in UTF-8 or Shift_JIS. "
+        "Importing again updates existing users."
+    ),
 )
 feedback.show_flash("ud")
 
 size_slot = st.empty()  # filled last, so it counts an import made on this run
 
 import_refusal = identity.refusal(actor, Action.IMPORT_DIRECTORY)
-upload = st.file_uploader("Users CSV", type=["csv", "txt"], key="ud_file")
+upload = st.file_uploader(_("Users CSV"), type=["csv", "txt"], key="ud_file")
 if (
     st.button(
-        "Import users",
+        _("Import users"),
         key="ud_import",
         type="primary",
         disabled=upload is None or import_refusal is not None,
@@ -30,21 +34,22 @@ if (
     )
     and upload is not None
 ):
-    with feedback.reported("import the users"), st.spinner("Importing…"):
+    with feedback.reported(_("import the users")), st.spinner(_("Importing…")):
         report = actions.import_users(actor, upload.name, upload.getvalue())
         queries.clear()
-        message = (
-            f"{report.imported:,} users added, {report.updated:,} updated, "
-            f"{len(report.rejected):,} rows rejected."
+        message = _("{added} users added, {updated} updated, {rejected} rows rejected.").format(
+            added=f"{report.imported:,}",
+            updated=f"{report.updated:,}",
+            rejected=f"{len(report.rejected):,}",
         )
         (st.warning if report.rejected else st.success)(message, icon=":material/group_add:")
         if report.rejected:
-            st.caption("Rejected rows (fix them in the file and import it again):")
+            st.caption(_("Rejected rows (fix them in the file and import it again):"))
             rejected = pd.DataFrame(
                 [(row.line_no, row.reason) for row in report.rejected], columns=["line", "reason"]
             )
-            grid.show(rejected, key="ud_rejected")
+            grid.show(rejected, key="ud_rejected", column_config=labels(rejected.columns))
 
-with feedback.reported("count the directory"):
+with feedback.reported(_("count the directory")):
     size = queries.directory_size(resources.database_key())
-    size_slot.metric("Users in the directory", f"{size:,}")
+    size_slot.metric(_("Users in the directory"), f"{size:,}")

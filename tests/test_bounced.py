@@ -343,3 +343,20 @@ def test_keyset_pages_walk_back_to_the_same_rows_and_a_foreign_cursor_is_refused
         list_bounced(seeded, BouncedFilter(), sort="address", cursor=first.next_cursor)
     with pytest.raises(InvalidInput):
         list_bounced(seeded, BouncedFilter(), cursor="not a cursor")
+
+
+def test_a_date_filter_in_a_named_zone_reads_that_zones_days(engine: Engine) -> None:
+    """A Tokyo day starts at 15:00 UTC the day before: 16:00 UTC on 1 December is 2 December
+    in Tokyo, and 14:00 UTC on 2 December is still 2 December there."""
+    ingest(engine, make_bounce(["early@example.com"], at=datetime(2026, 12, 1, 16, 0)))
+    ingest(engine, make_bounce(["noon@example.com"], at=datetime(2026, 12, 2, 14, 0)))
+    ingest(engine, make_bounce(["late@example.com"], at=datetime(2026, 12, 2, 16, 0)))
+    second = date(2026, 12, 2)
+    tokyo = addresses(engine, start=second, end=second, zone="Asia/Tokyo")
+    assert tokyo == {"early@example.com", "noon@example.com"}
+    assert addresses(engine, start=second, end=second) == {"noon@example.com", "late@example.com"}
+
+
+def test_an_unknown_zone_is_bad_input_not_a_crash(engine: Engine) -> None:
+    with pytest.raises(InvalidInput, match="time zone"):
+        addresses(engine, start=date(2026, 12, 2), zone="Mars/Olympus")

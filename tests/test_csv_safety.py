@@ -105,3 +105,15 @@ def test_write_csv_writes_every_kind_of_value_exactly_as_safe_cell_says() -> Non
         [["h"] * len(row), [safe_cell(v) for v in row]]
     )
     assert out.getvalue().decode("utf-8") == expected.getvalue()
+
+
+def test_with_a_zone_times_are_iso_8601_with_that_zones_offset_and_without_one_as_stored() -> None:
+    from zoneinfo import ZoneInfo
+
+    stored = datetime(2026, 12, 2, 0, 30)  # naive UTC, as the database keeps it
+    tokyo = io.BytesIO()
+    write_csv([("a@example.com", stored)], ["address", "at"], tokyo, zone=ZoneInfo("Asia/Tokyo"))
+    assert tokyo.getvalue().decode().splitlines()[1] == "a@example.com,2026-12-02T09:30:00+09:00"
+    plain = io.BytesIO()
+    write_csv([("a@example.com", stored)], ["address", "at"], plain)
+    assert plain.getvalue().decode().splitlines()[1] == "a@example.com,2026-12-02 00:30:00"

@@ -16,6 +16,7 @@ from core.jobs.spec import JobContext, JobResult, JobSpec
 from core.settings import Settings
 from core.store.db import make_engine
 from core.store.models import JobOutcome
+from tests.conftest import SERVER_URLS
 from tests.factories import OPS
 from tests.jobs_kit import runner_with, runs
 from tests.processes import run_together
@@ -97,3 +98,27 @@ def test_lock_names_fit_mariadb_and_keys_are_stable_64_bit_integers() -> None:
     assert advisory_key("suppression-sync") == advisory_key("suppression-sync")
     assert advisory_key("suppression-sync") != advisory_key("metrics-pull")
     assert -(2**63) <= advisory_key("metrics-pull") < 2**63
+
+
+def test_one_job_locked_in_one_database_leaves_the_same_job_free_in_another(
+    database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    """MariaDB's named locks are server-wide: two deployments (or two test runs) sharing a
+    server must not block each other's jobs. Before the lock name carried the database's,
+    the second lock here was refused on MariaDB."""
+    if engine.dialect.name == "sqlite":
+        other_url = f"sqlite:///{tmp_path / 'other.db'}"
+    else:
+        other_url = SERVER_URLS["postgresql" if engine.dialect.name == "postgresql" else "mariadb"]
+    other = make_engine(other_url, auto_upgrade=False)
+    try:
+        with job_lock(engine, "sqs-poll") as here, job_lock(other, "sqs-poll") as there:
+            assert (here, there) == (True, True)
+    finally:
+        other.dispose()
+
+
+def test_lock_names_carry_the_database_and_stay_within_64_characters() -> None:
+    assert lock_name("sqs-poll", "desk_a") != lock_name("sqs-poll", "desk_b")
+    assert len(lock_name("sqs-poll", "d" * 80)) == 64
+    assert lock_name("sqs-poll", "d" * 80) != lock_name("sqs-poll", "d" * 81)

@@ -187,3 +187,17 @@ def test_the_exclusions_export_command_writes_the_csv(engine: Engine, tmp_path: 
     assert main(["exclusions", "export", "-o", str(target), "--bom", "--database-url", url]) == 0
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfaddress,reason,since\r\ngone@example.com,hard bounce")
+
+
+def test_each_reason_is_also_a_finding_the_dashboard_can_word_in_its_language(
+    engine: Engine,
+) -> None:
+    ingest(engine, make_bounce(["gone@example.com"], at=datetime(2026, 10, 1, 9)))
+    ingest(engine, make_complaint(["gone@example.com"], at=datetime(2026, 10, 2, 9)))
+    suppress(engine, "gone@example.com")
+    result = status(engine, "gone@example.com")
+    assert [f.code for f in result.findings] == ["hard", "complaint", "suppressed"]
+    hard = result.findings[0]
+    assert (hard.at, hard.kind) == (datetime(2026, 10, 1, 9), "Permanent/General")
+    assert result.findings[2].kind == "BOUNCE"
+    assert len(result.reasons) == len(result.findings)

@@ -162,3 +162,16 @@ def test_the_topic_allowlist_is_read_from_the_environment_as_json(
 def test_a_topic_allowlist_entry_that_is_not_an_sns_topic_arn_is_refused(arn: str) -> None:
     with pytest.raises(SettingsError, match="is not an SNS topic ARN"):
         load_settings(sns_topic_arns=[arn])
+
+
+def test_language_and_display_timezone_follow_the_browser_unless_set() -> None:
+    settings = load_settings()
+    assert (settings.language, settings.display_timezone) == ("auto", "auto")
+    chosen = load_settings(language="ja", display_timezone="Asia/Tokyo")
+    assert (chosen.language, chosen.display_timezone) == ("ja", "Asia/Tokyo")
+
+
+def test_an_unknown_language_or_time_zone_names_the_setting() -> None:
+    assert "BOUNCEDESK_LANGUAGE" in error_for(BOUNCEDESK_LANGUAGE="fr")
+    message = error_for(BOUNCEDESK_DISPLAY_TIMEZONE="Asia/Tokio")
+    assert "BOUNCEDESK_DISPLAY_TIMEZONE" in message and "IANA" in message

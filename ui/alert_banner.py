@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import queries, resources
+from ui.i18n import _
 
 ALERTS_PAGE = "pages/alerts.py"
 
@@ -15,11 +16,13 @@ def show() -> None:
     if not count:
         return
     with st.container(key="alert_banner"):
-        noun = "alert is" if count == 1 else "alerts are"
         st.warning(
-            f"{count} {noun} open. The most severe:", icon=":material/notification_important:"
+            _("1 alert is open. The most severe:")
+            if count == 1
+            else _("{count} alerts are open. The most severe:").format(count=count),
+            icon=":material/notification_important:",
         )
         # Our sentence, but it quotes a configuration set or domain from a notification:
         # plain text, never Markdown.
         st.text(worst or "")
-        st.page_link(ALERTS_PAGE, label="Open the Alerts page", icon=":material/arrow_forward:")
+        st.page_link(ALERTS_PAGE, label=_("Open the Alerts page"), icon=":material/arrow_forward:")

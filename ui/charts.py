@@ -3,6 +3,9 @@
 Rates are fractions (0.05 = 5 %), as SES and CloudWatch report them; axes format them as
 percentages. Threshold lines carry their own labels so a printed chart still explains itself.
 
+Days are UTC days, as SES and CloudWatch count them; every figure's words (titles, legends,
+threshold labels) come in this run's language, and category names go through `ui.terms`.
+
 Plotly draws trace names, category tick labels, hover text and annotations as markup (`<a href>`,
 `<b>`, `<br>`), and subtypes, domains and diagnostics come from whoever sent the bounce. Every
 figure passes `_layout`, which escapes all the strings it carries as data (`_as_text`); hover
@@ -18,6 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from ui import terms
+from ui.i18n import _
 
 HEALTHY_FILL = "rgba(46, 160, 67, 0.07)"
 REVIEW_FILL = "rgba(219, 154, 4, 0.12)"
@@ -42,17 +48,25 @@ def _percent(value: float) -> str:
 
 
 def rate_chart(
-    points: pd.DataFrame, *, review: float, pause: float, what: str = "Bounce rate"
+    points: pd.DataFrame, *, review: float, pause: float, what: str = "bounce"
 ) -> go.Figure:
     """Official, rolling 7-day and daily rate per day against the review and pause thresholds.
 
-    `points` has columns day, daily_rate, rolling_7d_rate, official_rate (NaN where unknown).
+    `points` has columns day, daily_rate, rolling_7d_rate, official_rate (NaN where unknown);
+    `what` is "bounce" or "complaint".
     """
     figure = go.Figure()
+    complaint = what == "complaint"
+    title = _("Complaint rate") if complaint else _("Bounce rate")
+    official = (
+        _("Official SES complaint rate (Reputation)")
+        if complaint
+        else _("Official SES bounce rate (Reputation)")
+    )
     series = [
-        ("official_rate", f"Official SES {what.lower()} (Reputation)", OFFICIAL, "solid", 3),
-        ("rolling_7d_rate", "Ours: rolling 7 days", ROLLING, "solid", 2),
-        ("daily_rate", "Ours: daily", DAILY, "dot", 1.5),
+        ("official_rate", official, OFFICIAL, "solid", 3),
+        ("rolling_7d_rate", _("Ours: rolling 7 days"), ROLLING, "solid", 2),
+        ("daily_rate", _("Ours: daily"), DAILY, "dot", 1.5),
     ]
     for column, name, colour, dash, width in series:
         if column in points and points[column].notna().any():
@@ -73,8 +87,8 @@ def rate_chart(
     figure.add_hrect(y0=review, y1=pause, fillcolor=REVIEW_FILL, line_width=0, layer="below")
     figure.add_hrect(y0=pause, y1=top, fillcolor=PAUSE_FILL, line_width=0, layer="below")
     for value, label, colour in (
-        (review, f"Under review {_percent(review)}", REVIEW_LINE),
-        (pause, f"Sending may be paused {_percent(pause)}", PAUSE_LINE),
+        (review, _("Under review {rate}").format(rate=_percent(review)), REVIEW_LINE),
+        (pause, _("Sending may be paused {rate}").format(rate=_percent(pause)), PAUSE_LINE),
     ):
         figure.add_hline(
             y=value,
@@ -83,8 +97,8 @@ def rate_chart(
             annotation_position="top left",
             annotation_font={"color": colour, "size": 12},
         )
-    figure.update_yaxes(range=[0, top], tickformat=".1%" if pause >= 0.01 else ".2%", title=what)
-    figure.update_xaxes(title=None)
+    figure.update_yaxes(range=[0, top], tickformat=".1%" if pause >= 0.01 else ".2%", title=title)
+    figure.update_xaxes(title=_("Day (UTC)"))
     return _layout(figure, height=380)
 
 
@@ -95,7 +109,8 @@ def _column_max(points: pd.DataFrame) -> float:
 
 
 def stacked_bars(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: str) -> go.Figure:
-    """Counts per day, one colour per category (bounce type, subtype, ingestion outcome)."""
+    """Counts per day, one colour per category (bounce type, subtype, ingestion outcome);
+    `title` is already translated. A category's first word (hard, soft...) is its kind."""
     figure = go.Figure()
     kinds = list(KIND_COLOURS)
 
@@ -109,13 +124,21 @@ def stacked_bars(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: str
             go.Bar(
                 x=part[x],
                 y=part[y],
-                name=str(name),
+                name=_category(str(name)),
                 marker_color=KIND_COLOURS.get(str(name).split(" ")[0].lower()),
             )
         )
     figure.update_layout(barmode="stack", legend_traceorder="normal")
     figure.update_yaxes(title=title)
+    figure.update_xaxes(title=_("Day (UTC)"))
     return _layout(figure, height=320)
+
+
+def _category(name: str) -> str:
+    """ "hard" -> its name; "hard / MailboxFull" -> the kind's name and the SES subtype."""
+    kind, _sep, rest = name.partition(" / ")
+    shown = terms.word(terms.KINDS, kind)
+    return f"{shown} / {rest}" if rest else shown
 
 
 def top_domains_chart(frame: pd.DataFrame, *, value: str = "bounces") -> go.Figure:
@@ -124,7 +147,7 @@ def top_domains_chart(frame: pd.DataFrame, *, value: str = "bounces") -> go.Figu
     figure = go.Figure(
         go.Bar(x=ordered[value], y=ordered["domain"], orientation="h", marker_color=PAUSE_LINE)
     )
-    figure.update_xaxes(title=value.replace("_", " ").capitalize())
+    figure.update_xaxes(title=terms.column(value, ""))
     return _layout(figure, height=max(240, 26 * len(ordered) + 80))
 
 
@@ -138,11 +161,13 @@ def ingestion_chart(frame: pd.DataFrame, start: date, end: date) -> go.Figure:
             go.Bar(
                 x=part["day"],
                 y=part["count"],
-                name=str(outcome),
+                name=terms.word(terms.INGESTION, outcome),
                 marker_color=colours.get(str(outcome)),
             )
         )
     figure.update_layout(barmode="stack", legend_traceorder="normal")
+    figure.update_xaxes(title=_("Day (UTC)"))
+    figure.update_yaxes(title=_("Notifications"))
     half_day = timedelta(hours=12)
     figure.update_xaxes(type="date", range=[_midnight(start) - half_day, _midnight(end) + half_day])
     return _layout(figure, height=300)

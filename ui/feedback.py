@@ -24,15 +24,16 @@ from core.errors import (
     StoreUnavailable,
 )
 from ui import identity, resources, router
+from ui.i18n import N_, _
 
 _HINTS: list[tuple[type[BounceDeskError], str]] = [
-    (PermissionDenied, "Your role does not allow this. Nothing was changed."),
-    (StoreUnavailable, "The database could not be reached. Nothing was changed."),
-    (AwsConfigurationError, "Bounce Desk is not connected to AWS."),
-    (SesAccessDenied, "AWS refused: the Bounce Desk role lacks a permission."),
-    (SesThrottled, "SES is busy (too many requests). Wait a minute and try again."),
-    (SesUnreachable, "SES could not be reached. Nothing was changed there."),
-    (InvalidInput, "Bounce Desk could not use what was asked; the detail says why."),
+    (PermissionDenied, N_("Your role does not allow this. Nothing was changed.")),
+    (StoreUnavailable, N_("The database could not be reached. Nothing was changed.")),
+    (AwsConfigurationError, N_("Bounce Desk is not connected to AWS.")),
+    (SesAccessDenied, N_("AWS refused: the Bounce Desk role lacks a permission.")),
+    (SesThrottled, N_("SES is busy (too many requests). Wait a minute and try again.")),
+    (SesUnreachable, N_("SES could not be reached. Nothing was changed there.")),
+    (InvalidInput, N_("Bounce Desk could not use what was asked; the detail says why.")),
 ]
 
 
@@ -40,24 +41,28 @@ def hint(exc: BounceDeskError) -> str:
     """One sentence a support person can act on (our words; the detail is shown apart)."""
     for kind, text in _HINTS:
         if isinstance(exc, kind):
-            return text
-    return "Bounce Desk reported a problem."
+            return _(text)
+    return _("Bounce Desk reported a problem.")
 
 
 @contextmanager
 def reported(action: str) -> Iterator[None]:
     """Run `action`; a Bounce Desk error becomes an st.error instead of a traceback.
-    `action` is our own words; the error's detail (which may quote input) is plain text."""
+    `action` is our own words, already translated ("Could not {action}." is a whole
+    sentence in the catalog); the error's detail (which may quote input) is plain text."""
     try:
         yield
     except BounceDeskError as exc:
-        st.error(f"Could not {action}. {hint(exc)}", icon=":material/error:")
-        st.text(f"Detail: {exc}")
+        st.error(
+            _("Could not {action}. {hint}").format(action=action, hint=hint(exc)),
+            icon=":material/error:",
+        )
+        st.text(_("Detail: {detail}").format(detail=exc))
 
 
 def demo_badge() -> None:
     if resources.settings().demo:
-        st.badge("Demo data — local SES emulator", icon=":material/science:", color="orange")
+        st.badge(_("Demo data — local SES emulator"), icon=":material/science:", color="orange")
 
 
 def page_header(title: str, caption: str) -> Actor:

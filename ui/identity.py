@@ -30,6 +30,7 @@ from core.local_mode import (
     server_refusal,
 )
 from ui import resources
+from ui.i18n import N_, _
 
 LOG = get_logger(__name__)
 
@@ -54,10 +55,10 @@ def resolve() -> Actor:
     problem = server_refusal(st.get_option("server.address"), options, settings)
     if problem:
         _announce(problem)
-        _refused("Sign-in is off, and this server can be reached from other machines.", problem)
+        _refused(_("Sign-in is off, and this server can be reached from other machines."), problem)
     problem = request_refusal(st.context.headers.to_dict(), settings)
     if problem:  # not logged: the headers are the visitor's to choose
-        _refused("Sign-in is off, and this page was not opened from this machine.", problem)
+        _refused(_("Sign-in is off, and this page was not opened from this machine."), problem)
     _announce(describe_local_mode(options, settings))
     return local_actor(settings)
 
@@ -71,38 +72,81 @@ def _announce(line: str) -> None:
 def describe(actor: Actor) -> str:
     """The sidebar's line about who is acting (shown with st.text: names are untrusted)."""
     if sign_in_configured():
-        return f"Signed in as {actor.name} ({actor.role})"
-    return f"Sign-in is off (local mode) — acting as {actor.name} ({actor.role})"
+        return _("Signed in as {name} ({role})").format(name=actor.name, role=role(actor.role))
+    return _("Sign-in is off (local mode) — acting as {name} ({role})").format(
+        name=actor.name, role=role(actor.role)
+    )
 
 
 def _sign_in() -> NoReturn:
     st.title("Bounce Desk")
-    st.write("Sign in to continue.")
-    st.button("Sign in", key="sign_in", on_click=st.login, type="primary")
+    st.write(_("Sign in to continue."))
+    st.button(_("Sign in"), key="sign_in", on_click=st.login, type="primary")
     st.stop()
 
 
 def _no_access(identity: Identity, contact: str) -> NoReturn:
-    st.title("No access")
+    st.title(_("No access"))
     st.write(
-        "You are signed in, but Bounce Desk has not given this account a role, so it shows "
-        "nothing. A role (viewer, operator or admin) is given by email address, email "
-        "domain or group."
+        _(
+            "You are signed in, but Bounce Desk has not given this account a role, so it "
+            "shows nothing. A role (viewer, operator or admin) is given by email address, "
+            "email domain or group."
+        )
     )
-    st.text(f"Signed in as: {identity.label}")
-    st.text(f"Ask {contact} for access.")
-    st.button("Sign out", key="no_access_sign_out", on_click=st.logout)
+    st.text(_("Signed in as: {identity}").format(identity=identity.label))
+    st.text(_("Ask {contact} for access.").format(contact=contact))
+    st.button(_("Sign out"), key="no_access_sign_out", on_click=st.logout)
     st.stop()
 
 
 def _refused(headline: str, problem: str) -> NoReturn:
-    st.title("Bounce Desk will not start like this")
+    st.title(_("Bounce Desk will not start like this"))
     st.error(headline)
     st.text(problem)  # may quote the request's Host or Origin: plain text
     st.stop()
 
 
+ROLES = {"viewer": N_("viewer"), "operator": N_("operator"), "admin": N_("admin")}
+# What each action is, for the sentence that says who may do it (core decides who may).
+ACTIONS = {
+    Action.BROWSE: N_("Using Bounce Desk"),
+    Action.EXPORT: N_("Exporting personal data"),
+    Action.CONFIRM: N_("Marking addresses confirmed-valid or revoking a confirmation"),
+    Action.SYNC: N_("Syncing the suppression list or checking import jobs"),
+    Action.INGEST: N_("Storing notifications or retrying dead letters"),
+    Action.IMPORT_DIRECTORY: N_("Importing the user directory"),
+    Action.REMOVE_CONFIRMED: N_("Removing addresses from the suppression list"),
+    Action.REMOVE_UNCONFIRMED: N_("Removing addresses that are not confirmed valid"),
+    Action.REMOVE_COMPLAINT: N_("Removing addresses listed because of a complaint"),
+    Action.REMOVE_REBOUNCED: N_(
+        "Removing an address that hard-bounced again after an earlier removal"
+    ),
+    Action.CHANGE_SETTINGS: N_("Changing settings and policy"),
+    Action.RUN_JOBS: N_("Running a job now"),
+    Action.ACKNOWLEDGE_ALERTS: N_("Acknowledging or snoozing an alert"),
+    Action.RESUME_SENDING: N_("Resuming sending for a configuration set the guard paused"),
+    Action.RUN_RETENTION: N_("Deleting raw facts past their retention age"),
+}
+
+
+def role(name: object) -> str:
+    """A role's name in this run's language."""
+    text = ROLES.get(str(name))
+    return _(text) if text else str(name)
+
+
 def refusal(actor: Actor, action: Action) -> str | None:
     """Why `actor` may not do `action` (the help of the button it disables), or None when
-    it may; core decides (`core.access.refusal`), the page only shows it."""
-    return access.refusal(actor, action)
+    it may; core decides (`core.access.refusal`), the page only says it in its language."""
+    if access.refusal(actor, action) is None:
+        return None
+    what = ACTIONS.get(action)
+    needed = role(access.MINIMUM_ROLE[action])
+    if what is None:  # an action added since: the generic sentence
+        return _("This needs the {needed} role (yours: {role}); ask {contact}.").format(
+            needed=needed, role=role(actor.role), contact=actor.contact
+        )
+    return _("{what} needs the {needed} role (yours: {role}); ask {contact}.").format(
+        what=_(what), needed=needed, role=role(actor.role), contact=actor.contact
+    )

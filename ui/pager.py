@@ -21,6 +21,8 @@ from typing import Any, Generic, TypeVar
 
 import streamlit as st
 
+from ui.i18n import _
+
 PAGE_SIZES = [25, 50, 100, 250, 500]
 DEFAULT_PAGE_SIZE = 50
 
@@ -83,7 +85,7 @@ def size_picker(prefix: str, where: Any = st, *, on_change: Callable[[], None]) 
     """The "Rows per page" select box, drawn in `where` (a column, say); `on_change` is
     the page's filter callback, so a new size starts again at page 1."""
     where.selectbox(
-        "Rows per page",
+        _("Rows per page"),
         PAGE_SIZES,
         index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE),
         key=_size_key(prefix),
@@ -96,7 +98,13 @@ def controls(prefix: str, page: Page[Any], caption: str) -> None:
     key = _number_key(prefix)
     st.session_state[key] = page.number
     left, right = st.columns([1, 3], vertical_alignment="bottom")
-    left.number_input(f"Page (of {page.count})", min_value=1, max_value=page.count, step=1, key=key)
+    left.number_input(
+        _("Page (of {count})").format(count=page.count),
+        min_value=1,
+        max_value=page.count,
+        step=1,
+        key=key,
+    )
     right.caption(caption)
 
 
@@ -137,16 +145,18 @@ def keyset_controls(prefix: str, page: KeysetPage[Any], caption: str) -> None:
     """First / Previous / Next buttons, "Page N of M" and `caption` (our words) beside them."""
     first, back, forward, text = st.columns([1, 1, 1, 5], vertical_alignment="center")
     first.button(
-        "First page", key=f"{prefix}_first", disabled=page.number <= 1,
+        _("First page"), key=f"{prefix}_first", disabled=page.number <= 1,
         on_click=_walk, args=(prefix, None, 1),
     )  # fmt: skip
     at_start = page.previous_cursor is None or page.number <= 1
     back.button(
-        "Previous page", key=f"{prefix}_previous", disabled=at_start,
+        _("Previous page"), key=f"{prefix}_previous", disabled=at_start,
         on_click=_walk, args=(prefix, page.previous_cursor, page.number - 1),
     )  # fmt: skip
     forward.button(
-        "Next page", key=f"{prefix}_next", disabled=page.next_cursor is None,
+        _("Next page"), key=f"{prefix}_next", disabled=page.next_cursor is None,
         on_click=_walk, args=(prefix, page.next_cursor, page.number + 1),
     )  # fmt: skip
-    text.caption(f"Page {page.number} of {page.count}. {caption}")
+    text.caption(
+        _("Page {number} of {count}.").format(number=page.number, count=page.count) + f" {caption}"
+    )

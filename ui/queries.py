@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
-from datetime import date
+from datetime import date, tzinfo
 from itertools import islice
 from typing import Any
 
@@ -34,7 +34,9 @@ from core.reports.rates import headroom
 from core.ses.clients import resolve_region
 from core.ses.inspection import AwsInspector
 from core.suppression import mirror as suppression
-from ui import resources
+from ui import resources, terms
+from ui.format import timestamp
+from ui.i18n import _
 
 TTL = 30  # seconds
 
@@ -172,7 +174,7 @@ BOUNCED_COLUMNS = {
     "complaint_count": "complaints",
     "last_classification": "last type",
     "last_subtype": "last subtype",
-    "last_bounce_at": "last bounce (UTC)",
+    "last_bounce_at": "last bounce",
     "suppressed": "suppressed",
     "confirmed_valid": "confirmed valid",
     "last_diagnostic_code": "last diagnostic code",
@@ -191,6 +193,7 @@ def _filter_hash(flt: BouncedFilter) -> tuple[object, ...]:
         flt.text,
         flt.suppression,
         flt.confirmed,
+        flt.zone,
     )
 
 
@@ -206,11 +209,13 @@ def bounced_page(
     return frame, found.total, found.next_cursor, found.previous_cursor
 
 
-def bounced_csv(db: str, actor: Actor, flt: BouncedFilter, bom: bool) -> bytes:
-    """The whole filtered bounced list, written when someone clicks Download; the export is
-    recorded in the audit log."""
+def bounced_csv(
+    db: str, actor: Actor, flt: BouncedFilter, bom: bool, zone: tzinfo | None = None
+) -> bytes:
+    """The whole filtered bounced list, written when someone clicks Download (times with
+    `zone`'s offset); the export is recorded in the audit log."""
     buffer = io.BytesIO()
-    bounced.export_bounced_csv(resources.engine(), actor, flt, buffer, bom=bom)
+    bounced.export_bounced_csv(resources.engine(), actor, flt, buffer, bom=bom, zone=zone)
     return buffer.getvalue()
 
 
@@ -224,7 +229,7 @@ def subtypes(db: str) -> list[str]:
 MIRROR_COLUMNS = {
     "address": "address",
     "reason": "reason",
-    "last_update_time": "listed since (UTC)",
+    "last_update_time": "listed since",
     "suppressed": "on the list",
     "confirmed_valid": "confirmed valid",
     "removed_by_us": "removed by Bounce Desk",
@@ -241,10 +246,13 @@ def suppression_mirror(
     return frame[list(MIRROR_COLUMNS)].rename(columns=MIRROR_COLUMNS), total
 
 
-def mirror_csv(db: str, actor: Actor, flt: suppression.MirrorFilter) -> bytes:
-    """Written when someone clicks Download; the export is recorded in the audit log."""
+def mirror_csv(
+    db: str, actor: Actor, flt: suppression.MirrorFilter, zone: tzinfo | None = None
+) -> bytes:
+    """Written when someone clicks Download (times with `zone`'s offset); the export is
+    recorded in the audit log."""
     buffer = io.BytesIO()
-    suppression.export_mirror_csv(resources.engine(), actor, flt, buffer)
+    suppression.export_mirror_csv(resources.engine(), actor, flt, buffer, zone=zone)
     return buffer.getvalue()
 
 
@@ -283,8 +291,17 @@ def console_csv_left_out(db: str) -> tuple[list[str], list[str]]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def exclusions_preview(db: str, limit: int) -> pd.DataFrame:
-    rows = mailing.excluded_addresses(resources.engine(), resources.settings())
-    return _frame(list(islice(rows, limit)), ["address", "reason", "since"])
+    """The first `limit` excluded addresses: address, reason (core's English), since, and
+    the reasons as data (`findings`) for the page to word in its language."""
+    rows = list(islice(mailing.excluded_addresses(resources.engine(), resources.settings()), limit))
+    return pd.DataFrame(
+        {
+            "address": [row.address for row in rows],
+            "reason": [row.reason for row in rows],
+            "since": pd.Series([row.since for row in rows], dtype="datetime64[ns]"),
+            "findings": [row.findings for row in rows],
+        }
+    )
 
 
 def mailing_status(db: str, address: str) -> mailing.MailingStatus:
@@ -293,10 +310,13 @@ def mailing_status(db: str, address: str) -> mailing.MailingStatus:
     return mailing.mailing_status(resources.engine(), address, resources.settings())
 
 
-def exclusions_csv(db: str, bom: bool, actor: Actor) -> bytes:
-    """Written when someone clicks Download; the export is recorded in the audit log."""
+def exclusions_csv(db: str, bom: bool, actor: Actor, zone: tzinfo | None = None) -> bytes:
+    """Written when someone clicks Download (times with `zone`'s offset); the export is
+    recorded in the audit log."""
     buffer = io.BytesIO()
-    mailing.export_exclusions_csv(resources.engine(), actor, resources.settings(), buffer, bom)
+    mailing.export_exclusions_csv(
+        resources.engine(), actor, resources.settings(), buffer, bom, zone=zone
+    )
     return buffer.getvalue()
 
 
@@ -324,7 +344,7 @@ def api_tokens(db: str) -> pd.DataFrame:
 # --- Audit log -----------------------------------------------------------------------------
 
 AUDIT_COLUMNS = {
-    "at": "when (UTC)",
+    "at": "when",
     "actor": "who",
     "action": "action",
     "address": "address",
@@ -348,10 +368,13 @@ def audit_actors(db: str) -> list[str]:
     return audit.actors_seen(resources.engine())
 
 
-def audit_csv(db: str, actor: Actor, flt: audit.AuditFilter, bom: bool) -> bytes:
-    """Written when someone clicks Download; the export is itself recorded in the log."""
+def audit_csv(
+    db: str, actor: Actor, flt: audit.AuditFilter, bom: bool, zone: tzinfo | None = None
+) -> bytes:
+    """Written when someone clicks Download (times with `zone`'s offset); the export is
+    itself recorded in the log."""
     buffer = io.BytesIO()
-    audit.export_audit_csv(resources.engine(), actor, flt, buffer, bom=bom)
+    audit.export_audit_csv(resources.engine(), actor, flt, buffer, bom=bom, zone=zone)
     return buffer.getvalue()
 
 
@@ -416,11 +439,13 @@ def job_table(db: str) -> pd.DataFrame:
             "does": status.does,
             "every": _every(status),
             "last_run": status.last_started,
-            "outcome": str(status.last_outcome or "never run"),
+            "outcome": terms.word(terms.JOB_OUTCOMES, status.last_outcome)
+            if status.last_outcome
+            else _("never run"),
             "summary": status.last_error or status.last_summary or "",
-            "next_due": "off"
+            "next_due": _("off")
             if status.next_due is None
-            else ("now" if status.due else status.next_due.strftime("%Y-%m-%d %H:%M")),
+            else (_("now") if status.due else timestamp(status.next_due)),
             "stale": status.why_stale or "",
         }
         for status in job_status(db)
@@ -430,9 +455,11 @@ def job_table(db: str) -> pd.DataFrame:
 
 def _every(status: JobStatus) -> str:
     if status.interval is None:
-        return "off"
+        return _("off")
     minutes = int(status.interval.total_seconds() // 60)
-    return f"{minutes} min" if minutes < 120 or minutes % 60 else f"{minutes // 60} h"
+    if minutes < 120 or minutes % 60:
+        return _("{minutes} min").format(minutes=minutes)
+    return _("{hours} h").format(hours=minutes // 60)
 
 
 # --- Doctor --------------------------------------------------------------------------------
@@ -447,7 +474,7 @@ def _inspector() -> AwsInspector:
     return AwsInspector.from_factory(env.client, region)
 
 
-@st.cache_data(ttl=TTL, show_spinner="Checking the deployment…")
+@st.cache_data(ttl=TTL, show_spinner=False)
 def doctor_report(db: str, actor: Actor) -> tuple[pd.DataFrame, int, str]:
     """The deployment check as rows, its exit code and its summary (admin only)."""
     doctor = Doctor.from_settings(resources.settings(), inspector=_inspector)

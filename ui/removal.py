@@ -17,18 +17,14 @@ import pandas as pd
 import streamlit as st
 
 from core.access import Action, Actor
-from core.suppression.guardrails import RemovalPlan, Verdict
+from core.suppression.guardrails import PlannedAddress, RemovalPlan, Verdict
 from core.suppression.runs import AddressResult, Outcome, removal_report, removal_results
-from ui import actions, feedback, grid, identity, queries, resources, selection
+from ui import actions, feedback, grid, i18n, identity, queries, resources, selection, terms
 from ui.format import labels
+from ui.i18n import N_, _
 
-DEFAULT_REASON = "confirmed valid by staff"
+DEFAULT_REASON = N_("confirmed valid by staff")
 OPEN = "removal_dialog_for"  # the page prefix whose dialog is open, or None
-VERDICTS = {
-    Verdict.ALLOWED: "allowed",
-    Verdict.NEEDS_ADMIN: "needs admin",
-    Verdict.BLOCKED: "blocked",
-}
 
 
 def _key(prefix: str, name: str) -> str:
@@ -55,23 +51,48 @@ def plan_frame(plan: RemovalPlan) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "address": [item.address for item in plan.items],
-            "verdict": [VERDICTS[item.verdict] for item in plan.items],
-            "why": [item.why for item in plan.items],
+            "verdict": [terms.word(terms.VERDICTS, item.verdict) for item in plan.items],
+            "why": [_why(item) for item in plan.items],
         }
     )
 
 
+FLAGS = {
+    "unconfirmed": N_("not confirmed valid since its last bounce"),
+    "complaint": N_("listed by SES because of a complaint"),
+    "rebounced": N_("removed by Bounce Desk before, then hard-bounced again"),
+}
+
+
+def _why(item: PlannedAddress) -> str:
+    """Why the plan decided so. English shows core's sentence (with its dates); another
+    language says the same from the verdict and the flags core returns."""
+    if i18n.language() == i18n.SOURCE_LANGUAGE:
+        return item.why
+    if not item.flags:
+        return _("confirmed valid since its last bounce")
+    facts = "; ".join(terms.word(FLAGS, flag) for flag in item.flags)
+    if item.verdict == Verdict.ALLOWED:
+        return _("{facts}. Included by an admin, with a written reason.").format(facts=facts)
+    if item.verdict == Verdict.BLOCKED:
+        return _("{facts}. Not allowed for your role, or a written reason is missing.").format(
+            facts=facts
+        )
+    return _("{facts}. An admin must include it on purpose, with a reason.").format(facts=facts)
+
+
 def _summary(plan: RemovalPlan) -> str:
-    text = (
-        f"{plan.count(Verdict.ALLOWED)} would be removed, "
-        f"{plan.count(Verdict.NEEDS_ADMIN)} need an admin, {plan.count(Verdict.BLOCKED)} blocked"
+    text = _("{allowed} would be removed, {admin} need an admin, {blocked} blocked").format(
+        allowed=plan.count(Verdict.ALLOWED),
+        admin=plan.count(Verdict.NEEDS_ADMIN),
+        blocked=plan.count(Verdict.BLOCKED),
     )
     if plan.method == "import_job":
-        text += (
-            f"; more than {plan.max_per_click} at once go to SES as an import job, "
-            "confirmed by typing their number"
-        )
-    return text + "."
+        text += _(
+            "; more than {limit} at once go to SES as an import job, confirmed by typing "
+            "their number"
+        ).format(limit=plan.max_per_click)
+    return text + _(".")
 
 
 def dry_run_panel(prefix: str, actor: Actor) -> None:
@@ -81,13 +102,13 @@ def dry_run_panel(prefix: str, actor: Actor) -> None:
         return
     with (
         st.container(border=True, key=_key(prefix, "dry_run_box")),
-        feedback.reported("plan the removal"),
+        feedback.reported(_("plan the removal")),
     ):
-        st.markdown("**Dry run** — nothing was changed")
+        st.markdown(_("**Dry run** — nothing was changed"))
         plan = actions.plan_removal(actor, addresses)
         st.caption(_summary(plan))
         grid.show(plan_frame(plan), key=_key(prefix, "dry_run_table"))
-        if st.button("Dismiss", key=_key(prefix, "dry_run_dismiss")):
+        if st.button(_("Dismiss"), key=_key(prefix, "dry_run_dismiss")):
             st.session_state.pop(_key(prefix, "dry_run"), None)
             st.rerun()
 
@@ -95,18 +116,22 @@ def dry_run_panel(prefix: str, actor: Actor) -> None:
 def dialog(prefix: str, actor: Actor) -> None:
     """Show the confirmation dialog while it is open (call on every run of the page)."""
     if st.session_state.get(OPEN) == prefix:
-        _confirm(prefix, actor)
+        # The title is given per run: a decorator's argument would keep the first language.
+        st.dialog(_("Remove from the SES suppression list"), width="large", on_dismiss=_close)(
+            _confirm
+        )(prefix, actor)
 
 
-@st.dialog("Remove from the SES suppression list", width="large", on_dismiss=_close)
 def _confirm(prefix: str, actor: Actor) -> None:
     addresses: list[str] = st.session_state.get(_key(prefix, "addresses"), [])
     limit = resources.settings().max_removals_per_click
     st.write(
-        f"{len(addresses)} addresses selected. Once removed, SES sends to them again; if one "
-        "still bounces, SES lists it again and the bounce counts toward the bounce rate."
+        _(
+            "{count} addresses selected. Once removed, SES sends to them again; if one still "
+            "bounces, SES lists it again and the bounce counts toward the bounce rate."
+        ).format(count=len(addresses))
     )
-    with feedback.reported("plan the removal"):
+    with feedback.reported(_("plan the removal")):
         plan = actions.plan_removal(actor, addresses)
         include, reason = _reason(prefix, actor, plan)
         if include:
@@ -118,23 +143,28 @@ def _confirm(prefix: str, actor: Actor) -> None:
         counted = True
         if bulk:
             st.info(
-                f"More than {limit} addresses at once: they go to SES as an import job (up to "
-                "10,000 per job; needs the S3 bucket BOUNCEDESK_SUPPRESSION_IMPORT_BUCKET). "
-                "Type their number to confirm.",
+                _(
+                    "More than {limit} addresses at once: they go to SES as an import job (up "
+                    "to 10,000 per job; needs the S3 bucket "
+                    "BOUNCEDESK_SUPPRESSION_IMPORT_BUCKET). Type their number to confirm."
+                ).format(limit=limit),
                 icon=":material/inventory_2:",
             )
-            typed = st.text_input(f"Number of addresses ({len(chosen)})", key=_key(prefix, "count"))
+            typed = st.text_input(
+                _("Number of addresses ({count})").format(count=len(chosen)),
+                key=_key(prefix, "count"),
+            )
             counted = typed.strip() == str(len(chosen))
         left, right = st.columns(2)
         remove = left.button(
-            f"Remove {len(chosen)} addresses",
+            _("Remove {count} addresses").format(count=len(chosen)),
             key=_key(prefix, "confirm"),
             type="primary",
             disabled=not chosen or not reason.strip() or not counted,
             help=identity.refusal(actor, Action.REMOVE_CONFIRMED),
             icon=":material/delete:",
         )
-        if right.button("Cancel", key=_key(prefix, "cancel")):
+        if right.button(_("Cancel"), key=_key(prefix, "cancel")):
             _close()
             st.rerun()
         if remove:
@@ -147,27 +177,31 @@ def _reason(prefix: str, actor: Actor, plan: RemovalPlan) -> tuple[bool, str]:
     waiting = plan.count(Verdict.NEEDS_ADMIN)
     if waiting and actor.can(Action.REMOVE_UNCONFIRMED):
         st.warning(
-            f"{waiting} of these need an admin's decision (see why below) and are left out "
-            "unless you include them.",
+            _(
+                "{count} of these need an admin's decision (see why below) and are left out "
+                "unless you include them."
+            ).format(count=waiting),
             icon=":material/warning:",
         )
         include = st.checkbox(
-            f"Also remove the {waiting} addresses that need an admin",
+            _("Also remove the {count} addresses that need an admin").format(count=waiting),
             key=_key(prefix, "include_flagged"),
         )
         if include:
             written = st.text_input(
-                "Why remove them? (required, kept in the audit log)",
+                _("Why remove them? (required, kept in the audit log)"),
                 key=_key(prefix, "admin_reason"),
             )
             return True, written
     elif waiting:
         st.warning(
-            f"{waiting} of these need the admin role and are left out (see why below).",
+            _("{count} of these need the admin role and are left out (see why below).").format(
+                count=waiting
+            ),
             icon=":material/warning:",
         )
     reason = st.text_input(
-        "Reason (kept in the audit log)", value=DEFAULT_REASON, key=_key(prefix, "reason")
+        _("Reason (kept in the audit log)"), value=_(DEFAULT_REASON), key=_key(prefix, "reason")
     )
     return False, reason
 
@@ -180,12 +214,14 @@ def _run(
     override: bool,
     confirm_count: int | None,
 ) -> None:
-    bar = st.progress(0.0, text=f"Removing {len(addresses)} addresses…")
+    bar = st.progress(0.0, text=_("Removing {count} addresses…").format(count=len(addresses)))
 
     def progress(done: int, total: int, last: AddressResult) -> None:
-        bar.progress(done / max(total, 1), text=f"{done} of {total} done")
+        bar.progress(
+            done / max(total, 1), text=_("{done} of {total} done").format(done=done, total=total)
+        )
 
-    with feedback.reported("remove the addresses from the suppression list"):
+    with feedback.reported(_("remove the addresses from the suppression list")):
         if confirm_count is not None:
             report = actions.start_removal_import(
                 actor, addresses, reason=reason, override=override, confirm_count=confirm_count
@@ -206,17 +242,26 @@ def results(prefix: str, actor: Actor) -> None:
     run_id = st.session_state.get(_key(prefix, "run"))
     if run_id is None:
         return
-    with feedback.reported("load the removal results"):
+    with feedback.reported(_("load the removal results")):
         report = removal_report(resources.engine(), run_id)
         rows = removal_results(resources.engine(), run_id)
         with st.container(border=True, key=_key(prefix, "results")):
-            st.markdown(f"**Removal run {int(run_id)}** — {report.status}")
+            st.markdown(
+                _("**Removal run {run}** — {status}").format(
+                    run=int(run_id), status=terms.word(terms.RUN_STATUS, report.status)
+                )
+            )
             counts = {o: report.count(o) for o in Outcome if report.count(o)}
-            summary = ", ".join(f"{n} {o.value.replace('_', ' ')}" for o, n in counts.items())
+            summary = ", ".join(
+                f"{n} {terms.word(terms.OUTCOMES, o.value)}" for o, n in counts.items()
+            )
             tone = st.success if report.ok else st.warning
-            tone(summary or "Nothing to do.", icon=":material/fact_check:")
+            tone(summary or _("Nothing to do."), icon=":material/fact_check:")
             frame = pd.DataFrame(
-                [(r.address, r.outcome, r.message or "", r.attempts) for r in rows],
+                [
+                    (r.address, terms.word(terms.OUTCOMES, r.outcome), r.message or "", r.attempts)
+                    for r in rows
+                ],
                 columns=["address", "outcome", "message", "attempts"],
             )
             grid.show(frame, key=_key(prefix, "result_table"), column_config=labels(frame.columns))
@@ -228,28 +273,28 @@ def _follow_up(
 ) -> None:
     left, middle, right = st.columns(3)
     if counts.get(Outcome.FAILED) and left.button(
-        "Retry the failed ones",
+        _("Retry the failed ones"),
         key=_key(prefix, "retry"),
         icon=":material/replay:",
         disabled=not actor.can(Action.REMOVE_CONFIRMED),
         help=identity.refusal(actor, Action.REMOVE_CONFIRMED),
     ):
-        with feedback.reported("retry the failed removals"):
+        with feedback.reported(_("retry the failed removals")):
             actions.retry_failed_removals(actor, run_id)
             queries.clear()
             st.rerun()
     waiting = method == "import_job" and counts.get(Outcome.SUBMITTED)
     if waiting and middle.button(
-        "Check the import jobs",
+        _("Check the import jobs"),
         key=_key(prefix, "poll"),
         icon=":material/sync:",
         disabled=not actor.can(Action.SYNC),
         help=identity.refusal(actor, Action.SYNC),
     ):
-        with feedback.reported("check the import jobs"):
+        with feedback.reported(_("check the import jobs")):
             actions.poll_import_jobs(actor, run_id)
             queries.clear()
             st.rerun()
-    if right.button("Dismiss", key=_key(prefix, "dismiss")):
+    if right.button(_("Dismiss"), key=_key(prefix, "dismiss")):
         st.session_state.pop(_key(prefix, "run"), None)
         st.rerun()

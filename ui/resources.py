@@ -36,6 +36,13 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
+def configuration() -> Settings:
+    """The settings as configured, read without starting the demo: what the router needs
+    before the environment is ready (the language and time zone of the first screen)."""
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
 def _engine(url: str) -> Engine:
     return make_engine(url)
 

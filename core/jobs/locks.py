@@ -1,7 +1,9 @@
 """One runner of a job at a time, across every process and replica that shares the database.
 
 - PostgreSQL: a session advisory lock (`pg_try_advisory_lock`) keyed on the job's name;
-- MariaDB/MySQL: a named lock, `GET_LOCK(name, 0)`;
+- MariaDB/MySQL: a named lock, `GET_LOCK(name, 0)`, its name carrying the database's: named
+  locks are server-wide, and two deployments (or test runs) sharing one server must not
+  block each other (PostgreSQL's advisory locks already belong to one database);
 - SQLite: a file lock beside the database file (`filelock`), since SQLite has no named locks
   and every process that opens the file can also see its folder.
 
@@ -29,9 +31,13 @@ _MEMORY_LOCKS: dict[str, threading.Lock] = {}
 _MEMORY_GUARD = threading.Lock()
 
 
-def lock_name(job: str) -> str:
-    """The server-side name of a job's lock (MySQL allows 64 characters)."""
-    return (PREFIX + job)[:64]
+def lock_name(job: str, database: str | None = None) -> str:
+    """The server-side name of a job's lock in `database`; MySQL allows 64 characters, so a
+    longer name keeps its start and ends in a digest of the whole."""
+    name = PREFIX + (f"{database}." if database else "") + job
+    if len(name) <= 64:
+        return name
+    return name[:47] + "." + hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
 def advisory_key(job: str) -> int:
@@ -49,8 +55,9 @@ def job_lock(engine: Engine, job: str) -> Iterator[bool]:
         with _file_lock(engine, job) as held:
             yield held
         return
+    name = lock_name(job, engine.url.database)
     with translated_errors(), engine.connect() as connection:
-        held = _try_server_lock(connection, backend, job)
+        held = _try_server_lock(connection, backend, job, name)
         # The lock's connection must not sit in a transaction for the whole run.
         connection.commit()
         try:
@@ -58,22 +65,22 @@ def job_lock(engine: Engine, job: str) -> Iterator[bool]:
         finally:
             if held:
                 with translated_errors():
-                    _release_server_lock(connection, backend, job)
+                    _release_server_lock(connection, backend, job, name)
                     connection.commit()
 
 
-def _try_server_lock(connection: Connection, backend: str, job: str) -> bool:
+def _try_server_lock(connection: Connection, backend: str, job: str, name: str) -> bool:
     if backend == "postgresql":
         query = text("SELECT pg_try_advisory_lock(:key)")
         return bool(connection.scalar(query, {"key": advisory_key(job)}))
-    return connection.scalar(text("SELECT GET_LOCK(:name, 0)"), {"name": lock_name(job)}) == 1
+    return connection.scalar(text("SELECT GET_LOCK(:name, 0)"), {"name": name}) == 1
 
 
-def _release_server_lock(connection: Connection, backend: str, job: str) -> None:
+def _release_server_lock(connection: Connection, backend: str, job: str, name: str) -> None:
     if backend == "postgresql":
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": advisory_key(job)})
     else:
-        connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": lock_name(job)})
+        connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
 
 
 @contextmanager

@@ -7,7 +7,8 @@ the export streams rows from a server-side cursor straight into the CSV writer.
 Filter semantics, chosen so each filter matches a column the page shows:
 - ``kinds``: the address has at least one event of any chosen kind (its counts column > 0);
 - ``subtypes``: the subtype of its most recent bounce;
-- ``start``/``end``: UTC days, inclusive, on its last event (bounce or complaint);
+- ``start``/``end``: days, inclusive, on its last event (bounce or complaint), in ``zone``
+  (an IANA name, UTC by default: the dashboard reads dates in its display zone);
 - ``text``: case-insensitive substring of the address or the directory's name, company or
   user id;
 - ``confirmed``: see `core.recipients.confirmations` (unrevoked, and no attempted bounce since).
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, BinaryIO, Literal
 
 from sqlalchemy import Connection, Engine, Select, and_, func, literal, or_, select, union
@@ -80,6 +81,7 @@ class BouncedFilter:
     text: str | None = None
     suppression: Suppression = "any"
     confirmed: Confirmed = "any"
+    zone: str = "UTC"
 
     def __post_init__(self) -> None:
         # Callers without type checking (scripts, **kwargs) may still pass a set or a list.
@@ -207,9 +209,11 @@ def filter_conditions(flt: BouncedFilter, dialect: str = "sqlite") -> list[Colum
     if flt.subtypes:
         conditions.append(SUMMARIES.c.last_bounce_subtype.in_(sorted(flt.subtypes)))
     if flt.start is not None:
-        conditions.append(SUMMARIES.c.last_event_at >= day_start(flt.start))
+        conditions.append(SUMMARIES.c.last_event_at >= day_start(flt.start, flt.zone))
     if flt.end is not None:
-        conditions.append(SUMMARIES.c.last_event_at < day_start(flt.end + timedelta(days=1)))
+        conditions.append(
+            SUMMARIES.c.last_event_at < day_start(flt.end + timedelta(days=1), flt.zone)
+        )
     if flt.domain and flt.domain.strip().lstrip("@"):
         conditions.append(SUMMARIES.c.domain == flt.domain.strip().lstrip("@").lower())
     if flt.text and flt.text.strip():
@@ -536,12 +540,13 @@ def export_bounced_csv(
     *,
     bom: bool = False,
     sort: str = "last_event_desc",
+    zone: tzinfo | None = None,
 ) -> int:
     """Write the whole filtered list to `out` as formula-safe CSV (columns = BouncedRow
-    fields), one chunk at a time; return the rows written. The export of personal data is
-    recorded in the audit log."""
+    fields), one chunk at a time; return the rows written. Times are naive UTC, or carry
+    `zone`'s offset when given. The export of personal data is recorded in the audit log."""
     require(actor, Action.EXPORT)
-    written = write_csv(_stream(engine, flt, sort), BOUNCED_HEADER, out, bom)
+    written = write_csv(_stream(engine, flt, sort), BOUNCED_HEADER, out, bom, zone=zone)
     with translated_errors(), engine.begin() as connection:
         parameters = {"filter": _describe(flt), "sort": sort}
         record_audit(connection, actor, "export.bounced", None, f"{written} rows", parameters)

@@ -14,15 +14,17 @@ The rules (Qube's policy steps 1-3):
 Undetermined bounces alone do not exclude.
 
 `mailing_status` and `excluded_addresses` read the same evidence query and apply the same
-`decide` function, so the CLI, the pages and the exclusion CSV always agree.
+`decide` function, so the CLI, the pages and the exclusion CSV always agree. Each reason is
+also returned as a `Finding` (a code and its data), so the dashboard can say it in its own
+language; the English sentences are what the CLI and the CSV show.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, BinaryIO, Literal
 
 from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, or_, select, union
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
@@ -41,24 +43,45 @@ from core.store.tables import CONFIRMATIONS, FACTS, MIRROR, SUMMARIES
 EXCLUSIONS_HEADER = ["address", "reason", "since"]
 
 
+FindingCode = Literal["hard", "soft", "complaint", "suppressed", "confirmed", "clear"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One reason of a decision, as data: what (`code`), when, and its details. `kind` is
+    the SES bounce type/subtype (or the suppression reason), `detail` a diagnostic code or a
+    complaint's feedback type; `count` and `window_days` are the soft-bounce rule's."""
+
+    code: FindingCode
+    at: datetime | None = None
+    kind: str = ""
+    detail: str | None = None
+    count: int = 0
+    window_days: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class MailingStatus:
-    """Whether bulk mail may go to `address`, and why, in plain English."""
+    """Whether bulk mail may go to `address`, and why: in plain English (`reasons`) and as
+    data (`findings`, in the same order)."""
 
     address: str
     mailable: bool
     reasons: list[str]
     confirmed_valid_at: datetime | None
+    findings: list[Finding] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class ExcludedRow:
     """One line of the mailing system's exclusion list. `since` is the earliest of the
-    events quoted in `reason` (the address has been excluded at least since then)."""
+    events quoted in `reason` (the address has been excluded at least since then);
+    `findings` are the reasons as data."""
 
     address: str
     reason: str
     since: datetime | None
+    findings: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,42 +108,66 @@ class Evidence:
 # --- The rules -----------------------------------------------------------------------------
 
 
-def decide(evidence: Evidence, settings: Settings) -> tuple[bool, list[str], datetime | None]:
-    """(mailable, reasons, since) for one address; the only place the policy lives."""
+def findings(evidence: Evidence, settings: Settings) -> tuple[bool, list[Finding]]:
+    """(mailable, why) for one address; the only place the policy lives."""
     cleared = evidence.confirmed_at is not None
     window = settings.soft_bounce_window_days
-    found: list[tuple[str, datetime]] = []
+    found: list[Finding] = []
     if evidence.last_hard and not cleared:
-        found.append((_describe_bounce("hard bounce", evidence.last_hard), evidence.last_hard.at))
+        found.append(_bounce_finding("hard", evidence.last_hard))
     soft_count = evidence.soft_in_window
     if evidence.last_soft and soft_count >= settings.soft_bounce_exclusion_count and not cleared:
-        what = f"{soft_count} soft bounce{'s' if soft_count > 1 else ''} in {window} days, last"
-        found.append((_describe_bounce(what, evidence.last_soft), evidence.last_soft.at))
+        soft = _bounce_finding("soft", evidence.last_soft)
+        found.append(replace(soft, count=soft_count, window_days=window))
     if evidence.last_complaint:
         complaint = evidence.last_complaint
-        kind = f" ({complaint.detail})" if complaint.detail else ""
-        found.append((f"complaint on {complaint.at:%Y-%m-%d}{kind}", complaint.at))
+        found.append(Finding("complaint", complaint.at, detail=complaint.detail))
     if evidence.suppressed:
         listed = evidence.suppressed
-        text = f"on the SES account suppression list ({listed.subtype}) since {listed.at:%Y-%m-%d}"
-        found.append((text, listed.at))
+        found.append(Finding("suppressed", listed.at, kind=listed.subtype or ""))
     if found:
-        return False, [text for text, _ in found], min(at for _, at in found)
+        return False, found
     if cleared:
-        return (
-            True,
-            [f"confirmed valid on {evidence.confirmed_at:%Y-%m-%d}, after its last bounce"],
-            None,
-        )
-    return True, ["no bounce, complaint or suppression that excludes it"], None
+        return True, [Finding("confirmed", evidence.confirmed_at)]
+    return True, [Finding("clear")]
 
 
-def _describe_bounce(what: str, event: Event) -> str:
+def decide(evidence: Evidence, settings: Settings) -> tuple[bool, list[str], datetime | None]:
+    """(mailable, reasons in English, since) for one address (see `findings`)."""
+    mailable, found = findings(evidence, settings)
+    since = None if mailable else min(f.at for f in found if f.at is not None)
+    return mailable, [describe(f) for f in found], since
+
+
+def _bounce_finding(code: FindingCode, event: Event) -> Finding:
     kind = "/".join(part for part in (event.bounce_type, event.subtype) if part)
-    text = f"{what} on {event.at:%Y-%m-%d}"
-    if kind:
-        text += f" ({kind})"
-    return f"{text}: {event.detail}" if event.detail else text
+    return Finding(code, event.at, kind=kind, detail=event.detail)
+
+
+def describe(finding: Finding) -> str:
+    """A finding in plain English, as the CLI and the exclusion CSV show it."""
+    day = f"{finding.at:%Y-%m-%d}" if finding.at else ""
+    if finding.code == "hard":
+        return _describe_bounce("hard bounce", finding)
+    if finding.code == "soft":
+        plural = "s" if finding.count > 1 else ""
+        what = f"{finding.count} soft bounce{plural} in {finding.window_days} days, last"
+        return _describe_bounce(what, finding)
+    if finding.code == "complaint":
+        kind = f" ({finding.detail})" if finding.detail else ""
+        return f"complaint on {day}{kind}"
+    if finding.code == "suppressed":
+        return f"on the SES account suppression list ({finding.kind}) since {day}"
+    if finding.code == "confirmed":
+        return f"confirmed valid on {day}, after its last bounce"
+    return "no bounce, complaint or suppression that excludes it"
+
+
+def _describe_bounce(what: str, finding: Finding) -> str:
+    text = f"{what} on {finding.at:%Y-%m-%d}"
+    if finding.kind:
+        text += f" ({finding.kind})"
+    return f"{text}: {finding.detail}" if finding.detail else text
 
 
 # --- Evidence from the database ------------------------------------------------------------
@@ -262,8 +309,9 @@ def mailing_status(
         row = connection.execute(_evidence_query(cutoff, [address])).first()
         evidence = _evidence(row) if row else Evidence(address)
         evidence = _with_exact_details(connection, evidence)
-    mailable, reasons, _ = decide(evidence, settings)
-    return MailingStatus(address, mailable, reasons, evidence.confirmed_at)
+    mailable, found = findings(evidence, settings)
+    reasons = [describe(f) for f in found]
+    return MailingStatus(address, mailable, reasons, evidence.confirmed_at, found)
 
 
 def _with_exact_details(connection: Connection, evidence: Evidence) -> Evidence:
@@ -286,9 +334,11 @@ def excluded_addresses(
     with translated_errors(), engine.connect() as connection:
         result = connection.execution_options(yield_per=EXPORT_BATCH).execute(query)
         for row in result:
-            mailable, reasons, since = decide(_evidence(row), settings)
+            mailable, found = findings(_evidence(row), settings)
             if not mailable:
-                yield ExcludedRow(row.address, "; ".join(reasons), since)
+                since = min(f.at for f in found if f.at is not None)
+                reason = "; ".join(describe(f) for f in found)
+                yield ExcludedRow(row.address, reason, since, tuple(found))
 
 
 def addresses_to_skip(
@@ -318,15 +368,17 @@ def export_exclusions_csv(
     bom: bool = False,
     *,
     now: datetime | None = None,
+    zone: tzinfo | None = None,
 ) -> int:
     """The exclusion list as formula-safe CSV (address, reason, since) for the mailing
-    system; returns the rows written. The export is recorded in the audit log."""
+    system, times with `zone`'s offset when given; returns the rows written. The export is
+    recorded in the audit log."""
     require(actor, Action.EXPORT)
     rows = (
         (row.address, row.reason, row.since)
         for row in excluded_addresses(engine, settings, now=now)
     )
-    written = write_csv(rows, EXCLUSIONS_HEADER, out, bom)
+    written = write_csv(rows, EXCLUSIONS_HEADER, out, bom, zone=zone)
     with translated_errors(), engine.begin() as connection:
         record_audit(connection, actor, "export.exclusions", None, f"{written} rows")
     return written

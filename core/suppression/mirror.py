@@ -23,7 +23,7 @@ import io
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import CursorResult, Engine, Select, func, select, update
@@ -34,7 +34,7 @@ from core.access import Action, Actor, require
 from core.addresses import normalise_address
 from core.audit import record_audit
 from core.chunks import EXPORT_BATCH
-from core.clock import utcnow
+from core.clock import day_start, utcnow
 from core.csv_safety import FORMULA_TRIGGERS, write_csv
 from core.errors import InvalidInput, SesNotFound
 from core.recipients.confirmations import confirmed_addresses
@@ -497,14 +497,15 @@ def export_console_csv(engine: Engine, actor: Actor, *, confirmed_only: bool = T
 
 @dataclass(frozen=True, slots=True)
 class MirrorFilter:
-    """Which mirror entries to show: SES reasons, listing date (UTC days, inclusive, on
-    LastUpdateTime), an address substring, and listed now or no longer."""
+    """Which mirror entries to show: SES reasons, listing date (days in `zone`, inclusive,
+    on LastUpdateTime), an address substring, and listed now or no longer."""
 
     reasons: tuple[str, ...] = ()
     start: date | None = None
     end: date | None = None
     text: str = ""
     listed: bool = True
+    zone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,10 +532,9 @@ def _mirror_conditions(flt: MirrorFilter) -> list[ColumnElement[bool]]:
     if flt.reasons:
         conditions.append(c.reason.in_(flt.reasons))
     if flt.start is not None:
-        conditions.append(c.last_update_time >= datetime.combine(flt.start, datetime.min.time()))
+        conditions.append(c.last_update_time >= day_start(flt.start, flt.zone))
     if flt.end is not None:
-        end = datetime.combine(flt.end + timedelta(days=1), datetime.min.time())
-        conditions.append(c.last_update_time < end)
+        conditions.append(c.last_update_time < day_start(flt.end + timedelta(days=1), flt.zone))
     if flt.text.strip():
         conditions.append(c.address.icontains(flt.text.strip(), autoescape=True))
     return conditions
@@ -588,17 +588,25 @@ def _mirror_stream(engine: Engine, flt: MirrorFilter) -> Iterator[tuple[Any, ...
 
 
 def export_mirror_csv(
-    engine: Engine, actor: Actor, flt: MirrorFilter, out: BinaryIO, *, bom: bool = False
+    engine: Engine,
+    actor: Actor,
+    flt: MirrorFilter,
+    out: BinaryIO,
+    *,
+    bom: bool = False,
+    zone: tzinfo | None = None,
 ) -> int:
-    """Every matching mirror entry as formula-safe CSV; recorded in the audit log."""
+    """Every matching mirror entry as formula-safe CSV (times with `zone`'s offset when
+    given); recorded in the audit log."""
     require(actor, Action.EXPORT)
-    written = write_csv(_mirror_stream(engine, flt), MIRROR_HEADER, out, bom)
+    written = write_csv(_mirror_stream(engine, flt), MIRROR_HEADER, out, bom, zone=zone)
     parameters = {
         "reasons": list(flt.reasons),
         "start": flt.start,
         "end": flt.end,
         "text": flt.text,
         "listed": flt.listed,
+        "zone": flt.zone,
     }
     with translated_errors(), engine.begin() as connection:
         record_audit(

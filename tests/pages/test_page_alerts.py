@@ -56,7 +56,7 @@ def test_the_history_filters_and_the_csv_export(db: Engine, downloads: dict[str,
     at = run_page("alerts")
     at.text_input(key="alerts_scope").input("bulk").run()
     assert at.download_button(key="alerts_download").label == "Download 1 matching alerts (CSV)"
-    name = max(n for n in downloads if n.startswith("alerts-"))
+    name = max(n for n in downloads if n.startswith("alerts_"))
     rows = list(csv.DictReader(io.StringIO(downloads[name]().decode("utf-8"))))
     assert [r["scope"] for r in rows] == ["configuration_set:bulk"]
 

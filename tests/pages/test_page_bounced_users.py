@@ -166,7 +166,7 @@ def test_export_writes_the_whole_filtered_result(mixed: Engine, downloads: dict[
     at.selectbox(key="bu_page_size").select(25).run()
     button = at.download_button(key="bu_download")
     assert button.label == "Download all 2 matching rows (CSV)"
-    (name,) = [n for n in downloads if n.startswith("bounced-users-")]
+    (name,) = [n for n in downloads if n.startswith("bounced-users_")]
     rows = list(csv.DictReader(io.StringIO(downloads[name]().decode("utf-8"))))
     assert [r["address"] for r in rows] == ["hard.new@example.com", "hard.old@example.com"]
     with mixed.connect() as connection:
@@ -178,8 +178,8 @@ def test_export_writes_the_whole_filtered_result(mixed: Engine, downloads: dict[
 
 def test_export_for_excel_starts_with_a_byte_order_mark(mixed: Engine, downloads: dict[str, Any]):
     at = run_page("bounced_users")
-    at.radio(key="bu_encoding").set_value("UTF-8 with BOM (Excel)").run()
-    name = max(n for n in downloads if n.startswith("bounced-users-"))
+    at.radio(key="bu_encoding").set_value("utf-8-sig").run()
+    name = max(n for n in downloads if n.startswith("bounced-users_"))
     assert downloads[name]().startswith(b"\xef\xbb\xbf")
 
 
@@ -266,7 +266,7 @@ def test_export_with_the_suppression_filter_writes_the_listed_addresses(
     at = run_page("bounced_users")
     at.selectbox(key="bu_suppression").select("suppressed").run()
     assert at.download_button(key="bu_download").label == "Download all 2 matching rows (CSV)"
-    name = max(n for n in downloads if n.startswith("bounced-users-"))
+    name = max(n for n in downloads if n.startswith("bounced-users_"))
     rows = list(csv.DictReader(io.StringIO(downloads[name]().decode("utf-8"))))
     assert sorted(r["address"] for r in rows) == ["hard.new@example.com", "hard.old@example.com"]
 

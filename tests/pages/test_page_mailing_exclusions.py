@@ -31,7 +31,7 @@ def test_the_policy_on_the_page_follows_the_settings(db: Engine, monkeypatch: py
     at = run_page("mailing_exclusions")
     assert_clean(at)
     policy = " ".join(m.value for m in at.markdown)
-    assert "excluded after 3 soft bounces within\n  14 days" in policy
+    assert "excluded after 3 soft bounces within 14 days" in policy
 
 
 def test_a_hard_bounced_address_is_excluded_and_the_page_says_why(db: Engine):
@@ -76,7 +76,7 @@ def test_the_exclusion_list_previews_and_exports_every_excluded_address(
     )
     at = run_page("mailing_exclusions")
     assert list(table_with(at, "reason")["address"]) == ["angry@example.com", "hard@example.com"]
-    (name,) = [n for n in downloads if n.startswith("mailing-exclusions-")]
+    (name,) = [n for n in downloads if n.startswith("mailing-exclusions_")]
     rows = list(csv.DictReader(io.StringIO(downloads[name]().decode("utf-8"))))
     assert [r["address"] for r in rows] == ["angry@example.com", "hard@example.com"]
 

@@ -97,7 +97,7 @@ def test_the_console_csv_lists_what_an_operator_may_remove_one_per_line(
     sync(db)
     confirm_valid(db, ["a@example.com", "b@example.com", "c@example.com"], actor=ACTING, note=NOTE)
     at = run_page("suppression_list")
-    (name,) = [n for n in downloads if n.startswith("ses-bulk-delete-")]
+    (name,) = [n for n in downloads if n.startswith("ses-bulk-delete_")]
     assert downloads[name]() == b"a@example.com\nb@example.com\n"
     assert any("1 candidates need an admin" in w.value for w in at.warning)
     assert "c@example.com" in [t.value for t in at.text], "the complaint, left out"
