@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 _CHILD = """
@@ -76,3 +79,23 @@ def run_together(
         for worker in workers:
             if worker.poll() is None:
                 worker.kill()
+
+
+def in_fresh_thread(call: Callable[[], T]) -> T:
+    """`call()` in a new thread, its result or its exception handed back. An earlier test in
+    this worker (Playwright's sync API) can leave the main thread's asyncio loop running,
+    and Mangum or a second Playwright then refuse to start one there."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]

@@ -19,6 +19,7 @@ from api import lambda_handler
 from core.store.db import make_engine
 from core.tokens import Scope, create_token
 from tests.factories import ADMIN, ingest, make_bounce
+from tests.processes import in_fresh_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,7 +115,7 @@ def test_the_lambda_handler_answers_a_function_url_event(
         "isBase64Encoded": False,
     }
     try:
-        response = lambda_handler.handler(event, None)
+        response = in_fresh_thread(lambda: lambda_handler.handler(event, None))
     finally:
         lambda_handler._adapter.cache_clear()
     assert response["statusCode"] == 200

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.processes import in_fresh_thread
+
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE = os.environ.get("BOUNCEDESK_TEST_REQUIRE_DOCKER") == "1"
 BASE = "bouncedesk-base:bookworm"
@@ -138,17 +140,20 @@ def test_it_answers_its_health_check_and_serves_the_overview_to_chromium(served:
         _unavailable(f"{CHROMIUM} not found (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page()
-            page.goto(served, timeout=60_000)
-            page.get_by_text("Bounce rate", exact=True).first.wait_for(timeout=60_000)
-            body = page.inner_text("body")
-        finally:
-            browser.close()
+    def overview_text() -> str:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+            )
+            try:
+                page = browser.new_page()
+                page.goto(served, timeout=60_000)
+                page.get_by_text("Bounce rate", exact=True).first.wait_for(timeout=60_000)
+                return page.inner_text("body")
+            finally:
+                browser.close()
+
+    body = in_fresh_thread(overview_text)
     assert "Bounce Desk cannot start" not in body
     assert "Sign-in is off, and" not in body
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,8 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
+    # From a copy: setuptools builds in the source tree's build/, which another test (or
+    # another worker's build) may be using at the same moment.
+    source = tmp_path_factory.mktemp("source") / "bouncedesk"
+    shutil.copytree(
+        ROOT, source,
+        ignore=shutil.ignore_patterns(".venv", ".git", "build", "test-output", "data",
+                                      "*.egg-info", "__pycache__", "node_modules"),
+    )  # fmt: skip
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
